@@ -1,0 +1,427 @@
+//! Live conversations: specialists online in consoles accept offers, visitors start
+//! chats, and once every chat is assigned the visitors send messages, either at a fixed
+//! aggregate rate or flat out with a window of unacknowledged messages each.
+//!
+//! Ack latency is measured by the sending visitor from the moment the message was due
+//! (so a stalled server cannot hide behind a client that stopped sending); delivery
+//! latency by the specialist's console from the send time carried in the body.
+
+use std::collections::VecDeque;
+use std::future::pending;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::{interval, interval_at, Interval, MissedTickBehavior};
+
+use crate::setup::{self, Target};
+use crate::stats::{Latency, Report};
+use crate::ws::{Client, Frame};
+use crate::Result;
+
+/// Typical short chat line; the leading `t<nanos>` is the send time.
+const FILLER: &str = "hello, I have a question about my order and its delivery";
+/// WebSocket handshakes in flight at once while connecting.
+const CONNECTING: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct ChatOptions {
+    pub conversations: usize,
+    pub capacity: usize,
+    /// Aggregate messages per second; `None` sends flat out with `window` in flight.
+    pub rate: Option<f64>,
+    pub window: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub accepts_per_sec: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Setup,
+    Run,
+    Stop,
+}
+
+struct Shared {
+    options: ChatOptions,
+    server: std::net::SocketAddr,
+    /// Origin of the send times carried in message bodies.
+    epoch: Instant,
+    /// Samples count only for messages sent after this many nanoseconds past `epoch`.
+    measure_from: AtomicU64,
+    phase: watch::Receiver<Phase>,
+    online: AtomicUsize,
+    assigned: AtomicUsize,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    delivered: AtomicU64,
+    errors: AtomicU64,
+    connect: Latency,
+    queue_entry: Latency,
+    ack: Latency,
+    delivery: Latency,
+}
+
+impl Shared {
+    fn measuring(&self, sent_at: Instant) -> bool {
+        sent_at.duration_since(self.epoch).as_nanos() as u64
+            >= self.measure_from.load(Ordering::Relaxed)
+    }
+
+    fn error(&self, context: &str, frame: &str) {
+        if self.errors.fetch_add(1, Ordering::Relaxed) < 5 {
+            eprintln!("{context}: {frame}");
+        }
+    }
+}
+
+pub async fn run(target: &Target, options: ChatOptions, server_pid: Option<u32>) -> Result<Report> {
+    let (phase_tx, phase) = watch::channel(Phase::Setup);
+    let shared = Arc::new(Shared {
+        options: options.clone(),
+        server: target.server,
+        epoch: Instant::now(),
+        measure_from: AtomicU64::new(u64::MAX),
+        phase,
+        online: AtomicUsize::new(0),
+        assigned: AtomicUsize::new(0),
+        sent: AtomicU64::new(0),
+        acked: AtomicU64::new(0),
+        delivered: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        connect: Latency::default(),
+        queue_entry: Latency::default(),
+        ack: Latency::default(),
+        delivery: Latency::default(),
+    });
+
+    let specialists = options.conversations.div_ceil(options.capacity);
+    eprintln!(
+        "creating {specialists} specialists and {} visitors",
+        options.conversations
+    );
+    let console_tokens = setup::specialists(target, specialists, options.capacity).await?;
+    let visitor_tokens = setup::visitors(target.server, options.conversations).await?;
+
+    let mut consoles = JoinSet::new();
+    for (index, token) in console_tokens.into_iter().enumerate() {
+        consoles.spawn(console(shared.clone(), token, index));
+    }
+    wait_for(
+        &shared.online,
+        specialists,
+        "consoles online",
+        &mut consoles,
+    )
+    .await?;
+
+    let connecting = Arc::new(Semaphore::new(CONNECTING));
+    let mut visitors = JoinSet::new();
+    for (index, token) in visitor_tokens.into_iter().enumerate() {
+        let permit = connecting.clone();
+        visitors.spawn(visitor(shared.clone(), token, specialists + index, permit));
+    }
+    let assigning = Instant::now();
+    wait_for(
+        &shared.assigned,
+        options.conversations,
+        "chats assigned",
+        &mut visitors,
+    )
+    .await?;
+    eprintln!(
+        "all chats assigned in {:.1}s; sending",
+        assigning.elapsed().as_secs_f64()
+    );
+
+    phase_tx.send(Phase::Run)?;
+    tokio::time::sleep(options.warmup).await;
+    let from = Instant::now();
+    shared.measure_from.store(
+        from.duration_since(shared.epoch).as_nanos() as u64,
+        Ordering::Relaxed,
+    );
+    let (acked_before, delivered_before) = (
+        shared.acked.load(Ordering::Relaxed),
+        shared.delivered.load(Ordering::Relaxed),
+    );
+    tokio::time::sleep(options.duration).await;
+    let elapsed = from.elapsed().as_secs_f64();
+    let acked = shared.acked.load(Ordering::Relaxed) - acked_before;
+    let delivered = shared.delivered.load(Ordering::Relaxed) - delivered_before;
+    let mut report = Report::new(if options.rate.is_some() {
+        "rate"
+    } else {
+        "flat-out"
+    });
+    report.server_memory(server_pid);
+    phase_tx.send(Phase::Stop)?;
+
+    // Every message sent must be acknowledged; give stragglers a moment.
+    let drained = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(result) = visitors.join_next().await {
+            result??;
+        }
+        Ok::<_, crate::Error>(())
+    })
+    .await;
+    consoles.abort_all();
+    match drained {
+        Ok(result) => result?,
+        Err(_) => eprintln!("some visitors still had unacknowledged messages after 30 s"),
+    }
+
+    report.set("conversations", options.conversations);
+    report.set("specialists", specialists);
+    report.set(
+        "target_rate",
+        options.rate.map(Value::from).unwrap_or(Value::Null),
+    );
+    report.set(
+        "window",
+        options.rate.map_or(json!(options.window), |_| Value::Null),
+    );
+    report.set("measured_secs", (elapsed * 10.0).round() / 10.0);
+    report.set("acked_per_sec", (acked as f64 / elapsed).round());
+    report.set("delivered_per_sec", (delivered as f64 / elapsed).round());
+    report.set("sent_total", shared.sent.load(Ordering::Relaxed));
+    report.set("acked_total", shared.acked.load(Ordering::Relaxed));
+    report.set("errors", shared.errors.load(Ordering::Relaxed));
+    report.set("ack_latency", shared.ack.summary());
+    report.set("delivery_latency", shared.delivery.summary());
+    report.set("connect", shared.connect.summary());
+    report.set(
+        "session_start_to_queue_update",
+        shared.queue_entry.summary(),
+    );
+    Ok(report)
+}
+
+/// Waits until `counter` reaches `goal`, failing early when a task fails.
+async fn wait_for(
+    counter: &AtomicUsize,
+    goal: usize,
+    what: &str,
+    tasks: &mut JoinSet<Result<()>>,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut tick = interval(Duration::from_millis(50));
+    let mut last_note = Instant::now();
+    while counter.load(Ordering::Relaxed) < goal {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(result) = tasks.join_next() => {
+                result??;
+                return Err(format!("a task ended before {what}").into());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(
+                format!("{what}: only {} of {goal}", counter.load(Ordering::Relaxed)).into(),
+            );
+        }
+        if last_note.elapsed() > Duration::from_secs(5) {
+            last_note = Instant::now();
+            eprintln!("{what}: {} of {goal}", counter.load(Ordering::Relaxed));
+        }
+    }
+    Ok(())
+}
+
+async fn console(shared: Arc<Shared>, token: String, index: usize) -> Result<()> {
+    let connecting = Instant::now();
+    let (mut ws, _) = Client::connect(shared.server, &token, index).await?;
+    shared.connect.record(connecting.elapsed());
+    ws.request(json!({"type": "status.set", "status": "online"}), "online")
+        .await?;
+    shared.online.fetch_add(1, Ordering::Relaxed);
+
+    // A person accepts offers one by one; the server also rate-limits each connection.
+    let mut offers: VecDeque<String> = VecDeque::new();
+    let mut pacing = interval(Duration::from_secs_f64(
+        1.0 / shared.options.accepts_per_sec,
+    ));
+    pacing.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = pacing.tick(), if !offers.is_empty() => {
+                let offer = offers.pop_front().expect("not empty");
+                ws.send_text(format!(
+                    r#"{{"type":"offer.accept","ref":"accept","offer_id":"{offer}"}}"#
+                ))
+                .await?;
+            }
+            text = ws.next_text() => {
+                let Some(text) = text? else { return Ok(()) };
+                let frame: Frame = serde_json::from_str(&text)?;
+                match frame.kind {
+                    "offer" => offers.push_back(frame.offer_id.ok_or("offer without id")?.to_owned()),
+                    "message.new" => {
+                        let now = Instant::now();
+                        let sent_nanos = frame
+                            .message
+                            .and_then(|m| m.body)
+                            .and_then(|b| b.strip_prefix('t'))
+                            .and_then(|b| b.split(' ').next())
+                            .and_then(|n| n.parse::<u64>().ok());
+                        if let Some(nanos) = sent_nanos {
+                            let sent_at = shared.epoch + Duration::from_nanos(nanos);
+                            shared.delivered.fetch_add(1, Ordering::Relaxed);
+                            if shared.measuring(sent_at) {
+                                shared.delivery.record(now.saturating_duration_since(sent_at));
+                            }
+                        }
+                    }
+                    "error" => shared.error("console", &text),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+async fn visitor(
+    shared: Arc<Shared>,
+    token: String,
+    index: usize,
+    connecting: Arc<Semaphore>,
+) -> Result<()> {
+    let permit = connecting.acquire_owned().await?;
+    let started = Instant::now();
+    let (mut ws, _) = Client::connect(shared.server, &token, index).await?;
+    shared.connect.record(started.elapsed());
+    drop(permit);
+
+    let starting = Instant::now();
+    ws.send_text(r#"{"type":"session.start","ref":"start"}"#.to_owned())
+        .await?;
+    let (mut session_id, mut queued) = (None, false);
+    loop {
+        let text = ws.next_text().await?.ok_or("closed before assignment")?;
+        let frame: Value = serde_json::from_str(&text)?;
+        match frame["type"].as_str().unwrap_or_default() {
+            "session.started" => {
+                session_id = frame["session"]["id"].as_str().map(str::to_owned);
+            }
+            "queue.update" if !queued => {
+                queued = true;
+                shared.queue_entry.record(starting.elapsed());
+            }
+            "session.assigned" => break,
+            "error" => return Err(format!("session.start: {text}").into()),
+            _ => {}
+        }
+    }
+    let session_id = session_id.ok_or("assigned before started")?;
+    shared.assigned.fetch_add(1, Ordering::Relaxed);
+
+    let mut phase = shared.phase.clone();
+    ws.idle_until(async { phase.wait_for(|p| *p != Phase::Setup).await.map(|_| ()) })
+        .await??;
+    let options = &shared.options;
+    let mut ticker = options.rate.map(|rate| {
+        // Spread the conversations evenly over each period.
+        let period = Duration::from_secs_f64(options.conversations as f64 / rate);
+        let offset =
+            period.mul_f64((index % options.conversations) as f64 / options.conversations as f64);
+        let mut ticker = interval_at((Instant::now() + offset).into(), period);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        ticker
+    });
+
+    let mut sender = Sender {
+        ws,
+        session_id,
+        index,
+        next: 0,
+        pending: VecDeque::new(),
+    };
+    if ticker.is_none() {
+        for _ in 0..options.window {
+            sender.send(&shared, Instant::now()).await?;
+        }
+    }
+    let mut stopping = false;
+    loop {
+        if stopping && sender.pending.is_empty() {
+            return Ok(());
+        }
+        tokio::select! {
+            due = tick(&mut ticker), if !stopping => sender.send(&shared, due).await?,
+            _ = stop_requested(&mut phase), if !stopping => stopping = true,
+            text = sender.ws.next_text() => {
+                let text = text?.ok_or("closed while sending")?;
+                let frame: Frame = serde_json::from_str(&text)?;
+                match frame.kind {
+                    "message.ack" => {
+                        sender.settle(&shared, frame.reference);
+                        shared.acked.fetch_add(1, Ordering::Relaxed);
+                        if ticker.is_none() && !stopping {
+                            sender.send(&shared, Instant::now()).await?;
+                        }
+                    }
+                    "error" => {
+                        sender.settle(&shared, None);
+                        shared.error("visitor", &text);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+async fn stop_requested(phase: &mut watch::Receiver<Phase>) {
+    // The guard `wait_for` returns must not live across an await: drop it here.
+    let _ = phase.wait_for(|p| *p == Phase::Stop).await.map(|_| ());
+}
+
+async fn tick(ticker: &mut Option<Interval>) -> Instant {
+    match ticker {
+        Some(ticker) => ticker.tick().await.into_std(),
+        None => pending().await,
+    }
+}
+
+/// One visitor's outgoing messages and the ones not yet acknowledged.
+struct Sender {
+    ws: Client,
+    session_id: String,
+    index: usize,
+    next: u64,
+    pending: VecDeque<(u64, Instant)>,
+}
+
+impl Sender {
+    async fn send(&mut self, shared: &Shared, due: Instant) -> Result<()> {
+        self.next += 1;
+        let nanos = due.duration_since(shared.epoch).as_nanos();
+        let (n, session, index) = (self.next, &self.session_id, self.index);
+        self.ws
+            .send_text(format!(
+                r#"{{"type":"message.send","ref":"{n}","session_id":"{session}","client_msg_id":"{index}-{n}","body":"t{nanos} {FILLER}"}}"#
+            ))
+            .await?;
+        self.pending.push_back((n, due));
+        shared.sent.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records the ack latency of the message with this `ref` (the oldest one for an
+    /// error without a ref: a session handles its messages in order).
+    fn settle(&mut self, shared: &Shared, reference: Option<&str>) {
+        let position = reference
+            .and_then(|r| r.parse::<u64>().ok())
+            .and_then(|n| self.pending.iter().position(|(m, _)| *m == n))
+            .unwrap_or(0);
+        if let Some((_, due)) = self.pending.remove(position) {
+            if shared.measuring(due) {
+                shared.ack.record(due.elapsed());
+            }
+        }
+    }
+}

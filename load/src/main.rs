@@ -1,0 +1,178 @@
+//! `switchboard-load`: drives a running Switchboard server the way browsers, consoles and
+//! bots do, over the public protocol only, and reports throughput, latencies and the
+//! server's memory. `scripts/bench.sh` runs the standard scenarios with it.
+
+mod chat;
+mod http;
+mod idle;
+mod queue;
+mod setup;
+mod stats;
+mod ws;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    server: SocketAddr,
+    /// An admin account (see `switchboard create-admin`), used to create specialists.
+    #[arg(long, default_value = "bench@example.com")]
+    admin_email: String,
+    #[arg(long, default_value = "bench-password")]
+    admin_password: String,
+    /// The server's process id, to report its memory from /proc.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Append the results as one JSON line to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+    /// Client runtime threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Conversations that send at a fixed aggregate rate, or flat out.
+    Chat {
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
+        /// Chats per specialist (`max_concurrent_chats`, at most 100).
+        #[arg(long, default_value_t = 100)]
+        capacity: usize,
+        /// Messages per second over all conversations; without it, flat out.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Unacknowledged messages per conversation when flat out.
+        #[arg(long, default_value_t = 4)]
+        window: usize,
+        #[arg(long, default_value_t = 5)]
+        warmup_secs: u64,
+        #[arg(long, default_value_t = 20)]
+        duration_secs: u64,
+        /// How fast each console accepts its offers.
+        #[arg(long, default_value_t = 10.0)]
+        accepts_per_sec: f64,
+    },
+    /// Visitors that connect and stay connected without chatting.
+    Idle {
+        #[arg(long, default_value_t = 50_000)]
+        visitors: usize,
+        #[arg(long, default_value_t = 30)]
+        hold_secs: u64,
+    },
+    /// A long queue, then a specialist taking chats from it one at a time.
+    Queue {
+        #[arg(long, default_value_t = 10_000)]
+        waiting: usize,
+        /// `session.start`s per second while the queue fills.
+        #[arg(long, default_value_t = 500.0)]
+        start_rate: f64,
+        #[arg(long, default_value_t = 100)]
+        cycles: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    raise_file_limit()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads)
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let target = setup::Target {
+        server: cli.server,
+        admin_email: cli.admin_email,
+        admin_password: cli.admin_password,
+    };
+    let report = match cli.scenario {
+        Scenario::Chat {
+            conversations,
+            capacity,
+            rate,
+            window,
+            warmup_secs,
+            duration_secs,
+            accepts_per_sec,
+        } => {
+            let options = chat::ChatOptions {
+                conversations,
+                capacity,
+                rate,
+                window,
+                warmup: Duration::from_secs(warmup_secs),
+                duration: Duration::from_secs(duration_secs),
+                accepts_per_sec,
+            };
+            chat::run(&target, options, cli.server_pid).await?
+        }
+        Scenario::Idle {
+            visitors,
+            hold_secs,
+        } => {
+            idle::run(
+                target.server,
+                visitors,
+                Duration::from_secs(hold_secs),
+                cli.server_pid,
+            )
+            .await?
+        }
+        Scenario::Queue {
+            waiting,
+            start_rate,
+            cycles,
+        } => {
+            let options = queue::QueueOptions {
+                waiting,
+                start_rate,
+                cycles,
+            };
+            queue::run(&target, options, cli.server_pid).await?
+        }
+    };
+    report.finish(cli.json_out.as_deref())
+}
+
+/// Tens of thousands of sockets need more descriptors than the usual soft limit of 1024:
+/// ask for a million (root may raise the hard limit), else take the hard limit.
+fn raise_file_limit() -> Result<()> {
+    const WANTED: libc::rlim_t = 1 << 20;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        let raised = libc::rlimit {
+            rlim_cur: WANTED.max(limit.rlim_cur),
+            rlim_max: WANTED.max(limit.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error().into());
+            }
+        }
+    }
+    Ok(())
+}

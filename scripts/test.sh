@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test against a real Postgres (found or started as scripts/run.sh does).
+# Arguments go to `cargo test`, e.g. `scripts/test.sh --test identities`; without
+# arguments the HTTP API is also fuzzed against its OpenAPI document afterwards, and
+# the web pages are tested in a real browser (scripts/lib/browser_tests.sh).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+source scripts/lib/postgres.sh
+
+ensure_build_deps
+ensure_postgres
+trap stop_private_cluster EXIT
+# The harness creates one database per test on this server.
+export DATABASE_URL="$PG_SERVER_URL/postgres"
+log "Postgres server: $PG_SERVER_URL"
+
+# Databases left by interrupted runs (each test drops its own when it ends).
+psql "$DATABASE_URL" -Atqc "select datname from pg_database where datname like 'sbt\_%'" |
+  while read -r leftover; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $leftover WITH (FORCE)" >/dev/null; done
+
+cargo test "$@"
+if [ $# -eq 0 ]; then
+  scripts/lib/api_fuzz.sh
+  scripts/lib/browser_tests.sh
+fi

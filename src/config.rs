@@ -1,0 +1,109 @@
+//! The one place settings are read. Every setting comes from a command-line flag or the
+//! matching environment variable, with the default shown by `switchboard --help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Settings of the server and of the maintenance subcommands.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Postgres connection URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/switchboard"
+    )]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "SWITCHBOARD_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory for the generated JWT secret and other local state.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "var")]
+    pub data_dir: PathBuf,
+
+    /// Directory for uploaded files [default: <data dir>/attachments].
+    #[arg(long, env = "SWITCHBOARD_ATTACHMENT_DIR")]
+    pub attachment_dir: Option<PathBuf>,
+
+    /// Largest accepted attachment, in bytes.
+    #[arg(long, env = "SWITCHBOARD_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
+    /// HS256 secret for every token [default: generated once, kept in the data dir].
+    #[arg(long, env = "SWITCHBOARD_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Seconds a specialist has to accept an offer before it moves on.
+    #[arg(long, env = "SWITCHBOARD_OFFER_TIMEOUT_SECS", default_value_t = 20)]
+    pub offer_timeout_secs: u64,
+
+    /// Assign waiting chats directly instead of offering them.
+    #[arg(long, env = "SWITCHBOARD_AUTO_ACCEPT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub auto_accept: bool,
+
+    /// Seconds a waiting visitor may be disconnected before the chat is abandoned.
+    #[arg(long, env = "SWITCHBOARD_ABANDON_AFTER_SECS", default_value_t = 120)]
+    pub abandon_after_secs: u64,
+
+    /// Seconds a specialist may have no console open before going offline.
+    #[arg(long, env = "SWITCHBOARD_SPECIALIST_GRACE_SECS", default_value_t = 60)]
+    pub specialist_grace_secs: u64,
+
+    /// Allow webhooks to loopback and private addresses.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Visitor sign-ups (`POST /api/v1/visitors`) allowed per client IP per minute.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub visitor_signups_per_minute: u32,
+
+    /// WebSocket frames a connection may send per second (bursts of twice as many).
+    #[arg(long, env = "SWITCHBOARD_WS_RATE_PER_SEC", default_value_t = 20)]
+    pub ws_rate_per_sec: u32,
+
+    /// Database connections kept by the pool.
+    #[arg(long, env = "SWITCHBOARD_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+
+    /// Persistence threads, each committing one batch at a time.
+    #[arg(long, env = "SWITCHBOARD_DB_WRITERS", default_value_t = 2)]
+    pub db_writers: usize,
+
+    /// Open connections (HTTP and WebSocket) each worker thread holds at most; an idle
+    /// chat widget keeps one open all day, so this is far above actix's usual 25,000.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 100_000)]
+    pub max_connections: usize,
+
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "SWITCHBOARD_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    pub fn attachment_dir(&self) -> PathBuf {
+        self.attachment_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("attachments"))
+    }
+
+    pub fn offer_timeout(&self) -> Duration {
+        Duration::from_secs(self.offer_timeout_secs)
+    }
+
+    pub fn abandon_after(&self) -> Duration {
+        Duration::from_secs(self.abandon_after_secs)
+    }
+
+    pub fn specialist_grace(&self) -> Duration {
+        Duration::from_secs(self.specialist_grace_secs)
+    }
+}

@@ -1,0 +1,139 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    attachments (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        uploaded_by -> Uuid,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        sha256 -> Text,
+        storage_key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bots (id) {
+        id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    chat_sessions (id) {
+        id -> Uuid,
+        number -> Int8,
+        visitor_id -> Uuid,
+        specialist_id -> Nullable<Uuid>,
+        created_by_bot_id -> Nullable<Uuid>,
+        idempotency_key -> Nullable<Text>,
+        status -> Text,
+        priority -> Text,
+        intent -> Nullable<Text>,
+        language -> Nullable<Text>,
+        skills -> Array<Text>,
+        page_url -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        metadata -> Jsonb,
+        created_at -> Timestamptz,
+        queued_at -> Timestamptz,
+        assigned_at -> Nullable<Timestamptz>,
+        first_response_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        ended_by -> Nullable<Text>,
+        ended_by_id -> Nullable<Uuid>,
+        end_reason -> Nullable<Text>,
+        last_seq -> Int4,
+        rating -> Nullable<Int2>,
+        feedback -> Nullable<Text>,
+        rated_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        seq -> Int4,
+        sender_type -> Text,
+        sender_id -> Nullable<Uuid>,
+        kind -> Text,
+        body -> Text,
+        attachment_id -> Nullable<Uuid>,
+        client_msg_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    read_cursors (session_id, reader_type, reader_id) {
+        session_id -> Uuid,
+        reader_type -> Text,
+        reader_id -> Uuid,
+        seq -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_events (id) {
+        id -> Int8,
+        session_id -> Uuid,
+        event -> Text,
+        actor_type -> Nullable<Text>,
+        actor_id -> Nullable<Uuid>,
+        data -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    specialists (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        skills -> Array<Text>,
+        languages -> Array<Text>,
+        max_concurrent_chats -> Int4,
+        created_at -> Timestamptz,
+        last_seen_at -> Nullable<Timestamptz>,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    visitors (id) {
+        id -> Uuid,
+        external_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(attachments -> chat_sessions (session_id));
+diesel::joinable!(chat_sessions -> bots (created_by_bot_id));
+diesel::joinable!(chat_sessions -> specialists (specialist_id));
+diesel::joinable!(chat_sessions -> visitors (visitor_id));
+diesel::joinable!(messages -> attachments (attachment_id));
+diesel::joinable!(messages -> chat_sessions (session_id));
+diesel::joinable!(read_cursors -> chat_sessions (session_id));
+diesel::joinable!(session_events -> chat_sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
+    bots,
+    chat_sessions,
+    messages,
+    read_cursors,
+    session_events,
+    specialists,
+    visitors,
+);

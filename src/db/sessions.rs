@@ -1,0 +1,326 @@
+//! Conversations (`chat_sessions`): who, what, where in its lifecycle, and `last_seq`,
+//! the highest message sequence number committed so far.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::chat_sessions;
+use crate::domain::{BotId, Priority, SessionId, SessionStatus, SpecialistId, VisitorId};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = chat_sessions)]
+pub struct ChatSession {
+    pub id: SessionId,
+    pub number: i64,
+    pub visitor_id: VisitorId,
+    pub specialist_id: Option<SpecialistId>,
+    pub created_by_bot_id: Option<BotId>,
+    pub status: SessionStatus,
+    pub priority: Priority,
+    pub intent: Option<String>,
+    pub language: Option<String>,
+    pub skills: Vec<String>,
+    pub page_url: Option<String>,
+    pub user_agent: Option<String>,
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<crate::domain::ParticipantType>,
+    pub ended_by_id: Option<uuid::Uuid>,
+    pub end_reason: Option<String>,
+    pub last_seq: i32,
+    pub rating: Option<i16>,
+    pub feedback: Option<String>,
+    pub rated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = chat_sessions)]
+pub struct NewChatSession {
+    pub id: SessionId,
+    pub visitor_id: VisitorId,
+    pub created_by_bot_id: Option<BotId>,
+    pub idempotency_key: Option<String>,
+    pub priority: Priority,
+    pub intent: Option<String>,
+    pub language: Option<String>,
+    pub skills: Vec<String>,
+    pub page_url: Option<String>,
+    pub user_agent: Option<String>,
+    pub metadata: serde_json::Value,
+}
+
+pub fn insert(conn: &mut PgConnection, session: &NewChatSession) -> QueryResult<ChatSession> {
+    diesel::insert_into(chat_sessions::table)
+        .values(session)
+        .returning(ChatSession::as_returning())
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: SessionId) -> QueryResult<Option<ChatSession>> {
+    chat_sessions::table
+        .find(id)
+        .select(ChatSession::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// `CHAT-00000042`: the number people read out on the phone.
+pub fn display_number(number: i64) -> String {
+    format!("CHAT-{number:08}")
+}
+
+/// The row with the people it refers to, for building wire objects.
+pub fn find_view(
+    conn: &mut PgConnection,
+    id: SessionId,
+) -> QueryResult<Option<crate::protocol::objects::SessionView>> {
+    use super::schema::{specialists, visitors};
+    let found = chat_sessions::table
+        .find(id)
+        .inner_join(visitors::table)
+        .left_join(specialists::table)
+        .select((
+            ChatSession::as_select(),
+            super::visitors::Visitor::as_select(),
+            specialists::name.nullable(),
+        ))
+        .first::<(ChatSession, super::visitors::Visitor, Option<String>)>(conn)
+        .optional()?;
+    Ok(found.map(
+        |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
+            row,
+            visitor,
+            specialist_name,
+        },
+    ))
+}
+
+fn views(
+    conn: &mut PgConnection,
+    filter: Box<
+        dyn diesel::BoxableExpression<
+            chat_sessions::table,
+            diesel::pg::Pg,
+            SqlType = diesel::sql_types::Bool,
+        >,
+    >,
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    use super::schema::{specialists, visitors};
+    let ids: Vec<SessionId> = chat_sessions::table
+        .filter(filter)
+        .select(chat_sessions::id)
+        .load(conn)?;
+    let rows = chat_sessions::table
+        .filter(chat_sessions::id.eq_any(ids))
+        .inner_join(visitors::table)
+        .left_join(specialists::table)
+        .select((
+            ChatSession::as_select(),
+            super::visitors::Visitor::as_select(),
+            specialists::name.nullable(),
+        ))
+        .order((chat_sessions::queued_at.asc(), chat_sessions::id.asc()))
+        .load::<(ChatSession, super::visitors::Visitor, Option<String>)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
+                row,
+                visitor,
+                specialist_name,
+            },
+        )
+        .collect())
+}
+
+/// The visitor's waiting or active sessions (at most one, by the partial unique index).
+pub fn open_for_visitor(
+    conn: &mut PgConnection,
+    visitor: VisitorId,
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    views(
+        conn,
+        Box::new(
+            chat_sessions::visitor_id
+                .eq(visitor)
+                .and(chat_sessions::status.eq_any([SessionStatus::Waiting, SessionStatus::Active])),
+        ),
+    )
+}
+
+pub fn active_for_specialist(
+    conn: &mut PgConnection,
+    specialist: SpecialistId,
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    views(
+        conn,
+        Box::new(
+            chat_sessions::specialist_id
+                .eq(specialist)
+                .assume_not_null()
+                .and(chat_sessions::status.eq(SessionStatus::Active)),
+        ),
+    )
+}
+
+/// Every waiting and active session: what the dispatcher rebuilds itself from.
+pub fn all_open(
+    conn: &mut PgConnection,
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    views(
+        conn,
+        Box::new(chat_sessions::status.eq_any([SessionStatus::Waiting, SessionStatus::Active])),
+    )
+}
+
+/// A state change of a session; `None` fields are left as they are.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = chat_sessions)]
+pub struct SessionChanges {
+    pub status: Option<SessionStatus>,
+    pub priority: Option<Priority>,
+    pub skills: Option<Vec<String>>,
+    pub specialist_id: Option<Option<SpecialistId>>,
+    pub assigned_at: Option<Option<DateTime<Utc>>>,
+    pub first_response_at: Option<Option<DateTime<Utc>>>,
+    pub ended_at: Option<Option<DateTime<Utc>>>,
+    pub ended_by: Option<Option<crate::domain::ParticipantType>>,
+    pub ended_by_id: Option<Option<uuid::Uuid>>,
+    pub end_reason: Option<Option<String>>,
+    pub rating: Option<Option<i16>>,
+    pub feedback: Option<Option<String>>,
+    pub rated_at: Option<Option<DateTime<Utc>>>,
+}
+
+pub fn update(
+    conn: &mut PgConnection,
+    id: SessionId,
+    changes: &SessionChanges,
+) -> QueryResult<ChatSession> {
+    diesel::update(chat_sessions::table.find(id))
+        .set(changes)
+        .returning(ChatSession::as_returning())
+        .get_result(conn)
+}
+
+/// Averages over sessions of the last hour, seeding the wait estimator at start-up:
+/// (handle seconds, seconds from queueing to assignment).
+pub fn recent_averages(conn: &mut PgConnection) -> QueryResult<(Option<f64>, Option<f64>)> {
+    #[derive(QueryableByName)]
+    struct Averages {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+        handle: Option<f64>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+        wait: Option<f64>,
+    }
+    let averages: Averages = diesel::sql_query(
+        "SELECT avg(extract(epoch FROM ended_at - assigned_at))::float8 AS handle, \
+                avg(extract(epoch FROM assigned_at - queued_at))::float8 AS wait \
+         FROM chat_sessions WHERE assigned_at > now() - interval '1 hour'",
+    )
+    .get_result(conn)?;
+    Ok((averages.handle, averages.wait))
+}
+
+/// The session a bot created with this `Idempotency-Key`, if any.
+pub fn find_by_idempotency_key(
+    conn: &mut PgConnection,
+    bot: BotId,
+    key: &str,
+) -> QueryResult<Option<crate::protocol::objects::SessionView>> {
+    let id: Option<SessionId> = chat_sessions::table
+        .filter(
+            chat_sessions::created_by_bot_id
+                .eq(bot)
+                .and(chat_sessions::idempotency_key.eq(key)),
+        )
+        .select(chat_sessions::id)
+        .first(conn)
+        .optional()?;
+    match id {
+        Some(id) => find_view(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// Whose sessions a listing shows (SPEC section 5, "who may see what").
+#[derive(Debug, Clone, Copy)]
+pub enum Owner {
+    Everyone,
+    Bot(BotId),
+    Specialist(SpecialistId),
+    Visitor(VisitorId),
+}
+
+/// Where a page of a listing starts: strictly after this `(created_at, id)` going back
+/// in time.
+pub type ListCursor = (DateTime<Utc>, SessionId);
+
+/// One page of sessions, newest first by `(created_at, id)`. Keyset paging over a total
+/// order never repeats or skips a row while pages are read; sessions created meanwhile
+/// sort before the first page and do not push older ones around.
+pub fn list(
+    conn: &mut PgConnection,
+    owner: Owner,
+    status: Option<SessionStatus>,
+    after: Option<ListCursor>,
+    limit: i64,
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    use super::schema::{specialists, visitors};
+    let mut query = chat_sessions::table
+        .inner_join(visitors::table)
+        .left_join(specialists::table)
+        .select((
+            ChatSession::as_select(),
+            super::visitors::Visitor::as_select(),
+            specialists::name.nullable(),
+        ))
+        .order((chat_sessions::created_at.desc(), chat_sessions::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    query = match owner {
+        Owner::Everyone => query,
+        Owner::Bot(bot) => query.filter(chat_sessions::created_by_bot_id.eq(bot)),
+        Owner::Specialist(specialist) => query.filter(chat_sessions::specialist_id.eq(specialist)),
+        Owner::Visitor(visitor) => query.filter(chat_sessions::visitor_id.eq(visitor)),
+    };
+    if let Some(status) = status {
+        query = query.filter(chat_sessions::status.eq(status));
+    }
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            chat_sessions::created_at
+                .lt(created_at)
+                .or(chat_sessions::created_at
+                    .eq(created_at)
+                    .and(chat_sessions::id.lt(id))),
+        );
+    }
+    let rows = query.load::<(ChatSession, super::visitors::Visitor, Option<String>)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
+                row,
+                visitor,
+                specialist_name,
+            },
+        )
+        .collect())
+}
+
+/// The waiting sessions a bot created, to show it its own part of the queue.
+pub fn waiting_of_bot(conn: &mut PgConnection, bot: BotId) -> QueryResult<Vec<SessionId>> {
+    chat_sessions::table
+        .filter(
+            chat_sessions::created_by_bot_id
+                .eq(bot)
+                .and(chat_sessions::status.eq(SessionStatus::Waiting)),
+        )
+        .select(chat_sessions::id)
+        .load(conn)
+}

@@ -1,0 +1,117 @@
+//! Parse, don't validate: input that crossed the boundary as one of these types has
+//! already been checked, so nothing past the HTTP or WebSocket layer re-checks it.
+
+use crate::error::{Error, Result};
+
+/// An e-mail address, trimmed and lower-cased so that logins are case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            });
+        if valid {
+            Ok(Email(email))
+        } else {
+            Err(Error::bad_request("email: not a valid e-mail address"))
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Optional free text (a name, a phone number): trimmed, empty means absent, bounded.
+pub fn optional_text(field: &str, raw: Option<&str>, max_chars: usize) -> Result<Option<String>> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > max_chars || text.chars().any(char::is_control) {
+        return Err(Error::bad_request(format!(
+            "{field}: at most {max_chars} characters, no control characters"
+        )));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Required free text, same rules as [`optional_text`].
+pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String> {
+    optional_text(field, Some(raw), max_chars)?
+        .ok_or_else(|| Error::bad_request(format!("{field}: must not be empty")))
+}
+
+/// Skill labels (`billing`, `tier-2`): lower-case `[a-z0-9_-]{1,32}`, deduplicated.
+pub fn skills(field: &str, raw: &[String]) -> Result<Vec<String>> {
+    labels(field, raw, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+    })
+}
+
+/// Language tags (`en`, `pt-br`): lower-case letters and `-`, up to 32 characters.
+pub fn languages(field: &str, raw: &[String]) -> Result<Vec<String>> {
+    labels(field, raw, |c| c.is_ascii_lowercase() || c == '-')
+}
+
+fn labels(field: &str, raw: &[String], allowed: impl Fn(char) -> bool) -> Result<Vec<String>> {
+    if raw.len() > 50 {
+        return Err(Error::bad_request(format!("{field}: at most 50 entries")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for label in raw {
+        let label = label.trim().to_lowercase();
+        if label.is_empty() || label.len() > 32 || !label.chars().all(&allowed) {
+            return Err(Error::bad_request(format!(
+                "{field}: `{label}` is not a valid label"
+            )));
+        }
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().into_inner(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn labels_are_lower_cased_deduplicated_and_restricted() {
+        let raw = vec![
+            "Billing".to_owned(),
+            "billing".to_owned(),
+            "tier-2".to_owned(),
+        ];
+        assert_eq!(skills("skills", &raw).unwrap(), vec!["billing", "tier-2"]);
+        assert!(skills("skills", &["no spaces".to_owned()]).is_err());
+        assert!(languages("languages", &["en1".to_owned()]).is_err());
+    }
+}

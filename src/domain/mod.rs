@@ -1,0 +1,10 @@
+//! The vocabulary of the product: typed ids and the enumerations that appear both in
+//! the database and on the wire. Defining them once here means a status can only ever be
+//! one of its variants, whether it came from Postgres, JSON or the command line.
+
+mod enums;
+mod ids;
+pub mod inputs;
+
+pub use enums::{MessageKind, ParticipantType, Priority, Role, SessionEvent, SessionStatus};
+pub use ids::{AttachmentId, BotId, MessageId, SessionId, SpecialistId, VisitorId};

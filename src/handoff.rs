@@ -1,0 +1,293 @@
+//! Handoff: a bot passes a conversation to the humans with everything it learned. The
+//! visitor is found by the bot's `external_id` (or created), the bot's transcript becomes
+//! the first messages of the session (seq 1…n), a system message says a specialist is
+//! being connected, and the session joins the queue like any other.
+//!
+//! An `Idempotency-Key` makes the request safe to retry: the key is stored on the
+//! session (unique per bot), so a retry finds the session instead of creating another.
+//! The whole handoff is one transaction, so a retry never finds half a session.
+
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::actors::dispatcher::Enqueue;
+use crate::actors::session::{body_text, waiting_from};
+use crate::db;
+use crate::domain::inputs::{self, optional_text, Email};
+use crate::domain::{
+    BotId, MessageId, MessageKind, ParticipantType, Priority, SessionEvent, SessionId, VisitorId,
+};
+use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::objects::{Audience, Session, SessionView};
+use crate::state::AppState;
+
+/// Most transcript entries one handoff may carry.
+pub const MAX_TRANSCRIPT: usize = 1000;
+const MAX_IDEMPOTENCY_KEY: usize = 200;
+const CONNECTING: &str = "You are being connected to a specialist, who can see this conversation.";
+
+/// The body of `POST /api/v1/sessions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Handoff {
+    pub visitor: HandoffVisitor,
+    pub intent: Option<String>,
+    pub priority: Option<Priority>,
+    pub language: Option<String>,
+    pub skills: Option<Vec<String>>,
+    /// The conversation so far, oldest first.
+    pub transcript: Option<Vec<TranscriptEntry>>,
+    /// Any JSON object of at most 16 KiB, shown to specialists.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Who the visitor is. A known `external_id` reuses that visitor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffVisitor {
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptEntry {
+    pub from: TranscriptAuthor,
+    pub body: String,
+    /// When it was said; defaults to the time of the handoff.
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptAuthor {
+    Visitor,
+    Bot,
+}
+
+/// A handoff that passed every check, ready to be stored.
+struct Checked {
+    visitor: db::visitors::NewVisitor,
+    session: db::sessions::NewChatSession,
+    transcript: Vec<(TranscriptAuthor, String, Option<DateTime<Utc>>)>,
+}
+
+/// The stored session and whether this request created it (false for a retry).
+pub struct HandedOff {
+    pub view: SessionView,
+    pub created: bool,
+}
+
+/// Validates an `Idempotency-Key` header value.
+pub fn idempotency_key(raw: &str) -> Result<String> {
+    let key = raw.trim();
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+    {
+        return Err(Error::bad_request(format!(
+            "Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+        )));
+    }
+    Ok(key.to_owned())
+}
+
+fn check(handoff: Handoff, bot: BotId, key: Option<String>) -> Result<Checked> {
+    let email = match handoff
+        .visitor
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+    {
+        Some(raw) => Some(Email::parse(raw)?.into_inner()),
+        None => None,
+    };
+    let visitor = db::visitors::NewVisitor {
+        id: VisitorId::new(),
+        external_id: optional_text(
+            "visitor.external_id",
+            handoff.visitor.external_id.as_deref(),
+            200,
+        )?,
+        name: optional_text("visitor.name", handoff.visitor.name.as_deref(), 100)?,
+        email,
+        phone: optional_text("visitor.phone", handoff.visitor.phone.as_deref(), 50)?,
+    };
+    let metadata = handoff.metadata.unwrap_or_else(|| serde_json::json!({}));
+    let encoded = metadata.to_string();
+    // jsonb cannot hold `\u0000`.
+    if !metadata.is_object() || encoded.len() > 16 * 1024 || encoded.contains("\\u0000") {
+        return Err(Error::bad_request(
+            "metadata: a JSON object of at most 16 KiB, without NUL characters",
+        ));
+    }
+    let language = match handoff.language.as_deref() {
+        Some(language) => inputs::languages("language", &[language.to_owned()])?.pop(),
+        None => None,
+    };
+    let entries = handoff.transcript.unwrap_or_default();
+    if entries.len() > MAX_TRANSCRIPT {
+        return Err(Error::bad_request(format!(
+            "transcript: at most {MAX_TRANSCRIPT} entries"
+        )));
+    }
+    let transcript = entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let body = body_text(Some(&entry.body))
+                .map_err(|e| Error::bad_request(format!("transcript[{i}].{}", e.message)))?;
+            if entry.at.is_some_and(|at| at < DateTime::UNIX_EPOCH) {
+                return Err(Error::bad_request(format!(
+                    "transcript[{i}].at: not before 1970"
+                )));
+            }
+            Ok((entry.from, body, entry.at))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let session = db::sessions::NewChatSession {
+        id: SessionId::new(),
+        visitor_id: visitor.id,
+        created_by_bot_id: Some(bot),
+        idempotency_key: key,
+        priority: handoff.priority.unwrap_or(Priority::Medium),
+        intent: optional_text("intent", handoff.intent.as_deref(), 200)?,
+        language,
+        skills: inputs::skills("skills", handoff.skills.as_deref().unwrap_or_default())?,
+        page_url: None,
+        user_agent: None,
+        metadata,
+    };
+    Ok(Checked {
+        visitor,
+        session,
+        transcript,
+    })
+}
+
+/// Stores the handoff (or finds the one stored under the same key) and queues it.
+pub async fn hand_off(
+    state: &AppState,
+    bot: BotId,
+    handoff: Handoff,
+    key: Option<String>,
+) -> Result<HandedOff> {
+    let checked = check(handoff, bot, key.clone())?;
+    let stored = state
+        .db
+        .run(move |conn| conn.transaction(|conn| store(conn, bot, checked)))
+        .await;
+    let handed_off = match (stored, key) {
+        // Two retries raced and the other one won: its session is ours too.
+        (Err(error), Some(key)) if error.code == ErrorCode::Conflict => {
+            state
+                .db
+                .run(move |conn| {
+                    let found = db::sessions::find_by_idempotency_key(conn, bot, &key)?;
+                    found
+                        .map(|view| HandedOff {
+                            view,
+                            created: false,
+                        })
+                        .ok_or(error)
+                })
+                .await?
+        }
+        (stored, _) => stored?,
+    };
+    if handed_off.created {
+        let view = &handed_off.view;
+        log::info!(
+            "session {} handed off by bot {bot} with {} messages",
+            view.row.id,
+            view.row.last_seq
+        );
+        state.dispatcher.do_send(Enqueue {
+            waiting: waiting_from(&view.row),
+            session: Session::for_audience(view, Audience::Staff),
+            freed: None,
+        });
+    }
+    Ok(handed_off)
+}
+
+fn store(conn: &mut diesel::PgConnection, bot: BotId, checked: Checked) -> Result<HandedOff> {
+    if let Some(key) = checked.session.idempotency_key.as_deref() {
+        if let Some(view) = db::sessions::find_by_idempotency_key(conn, bot, key)? {
+            return Ok(HandedOff {
+                view,
+                created: false,
+            });
+        }
+    }
+    let visitor = if checked.visitor.external_id.is_some() {
+        db::visitors::upsert_by_external_id(conn, &checked.visitor)?
+    } else {
+        db::visitors::insert(conn, &checked.visitor)?
+    };
+    if let Some(open) = db::sessions::open_for_visitor(conn, visitor.id)?.pop() {
+        return Err(Error::conflict(format!(
+            "the visitor already has an open session ({})",
+            open.row.id
+        )));
+    }
+    let session = db::sessions::NewChatSession {
+        visitor_id: visitor.id,
+        ..checked.session
+    };
+    let row = db::sessions::insert(conn, &session)?;
+    let now = Utc::now();
+    let messages: Vec<db::messages::Message> = checked
+        .transcript
+        .into_iter()
+        .map(|(author, body, at)| {
+            let (sender_type, sender_id) = match author {
+                TranscriptAuthor::Visitor => (ParticipantType::Visitor, visitor.id.0),
+                TranscriptAuthor::Bot => (ParticipantType::Bot, bot.0),
+            };
+            (sender_type, Some(sender_id), MessageKind::Text, body, at)
+        })
+        .chain(std::iter::once((
+            ParticipantType::System,
+            None,
+            MessageKind::System,
+            CONNECTING.to_owned(),
+            None,
+        )))
+        .zip(1..)
+        .map(
+            |((sender_type, sender_id, kind, body, at), seq)| db::messages::Message {
+                id: MessageId::new(),
+                session_id: row.id,
+                seq,
+                sender_type,
+                sender_id,
+                kind,
+                body,
+                attachment_id: None,
+                client_msg_id: None,
+                // A transcript cannot have been said in the future.
+                created_at: at.map_or(now, |at| at.min(now)),
+            },
+        )
+        .collect();
+    db::messages::insert_batch(conn, &messages)?;
+    db::events::record(
+        conn,
+        row.id,
+        SessionEvent::Queued,
+        Some((ParticipantType::Bot, Some(bot.0))),
+        serde_json::json!({ "handoff": true }),
+    )?;
+    let view = db::sessions::find_view(conn, row.id)?
+        .ok_or_else(|| Error::internal("handed-off session vanished"))?;
+    Ok(HandedOff {
+        view,
+        created: true,
+    })
+}

@@ -1,0 +1,75 @@
+//! Operational endpoints: liveness, readiness (the database answers) and metrics.
+
+use actix_web::{get, web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::metrics::PoolState;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(
+    operation_id = "healthz",
+    tag = "operations",
+    responses((status = 200, body = Health))
+)]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
+    )
+)]
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let probe = state
+        .db
+        .run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(crate::error::Error::from)
+        })
+        .await;
+    match probe {
+        Ok(()) => HttpResponse::Ok().json(Health { status: "ready" }),
+        Err(_) => HttpResponse::ServiceUnavailable().json(Health {
+            status: "database unavailable",
+        }),
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(
+    operation_id = "metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format",
+        body = String, content_type = "text/plain"))
+)]
+#[get("/metrics")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.db.pool().state();
+    let body = state.metrics.render(PoolState {
+        connections: pool.connections,
+        idle: pool.idle_connections,
+        max: state.db.pool().max_size(),
+    });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}

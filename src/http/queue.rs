@@ -1,0 +1,73 @@
+//! `GET /api/v1/queue`: the waiting sessions in queue order with positions and the wait
+//! estimate, straight from the Dispatcher (the queue lives there, not in a table).
+//! Staff see every entry; a bot sees the whole queue's figures but only its own
+//! sessions' entries, with their true positions.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::actors::dispatcher::GetQueue;
+use crate::auth::Caller;
+use crate::db;
+use crate::domain::{BotId, Role};
+use crate::error::{Error, ErrorResponse, Result};
+use crate::protocol::server::WaitingEntry;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueBody {
+    /// Sessions waiting, in the whole queue.
+    pub length: usize,
+    pub specialists_online: usize,
+    /// Expected wait of a session joining now; null when nobody who fits is online.
+    pub estimated_wait_secs: Option<u64>,
+    pub waiting: Vec<WaitingEntry>,
+}
+
+#[utoipa::path(
+    operation_id = "get_queue",
+    context_path = "/api/v1",
+    tag = "queue",
+    responses(
+        (status = 200, body = QueueBody),
+        (status = 401, description = "Not authenticated", body = ErrorResponse),
+        (status = 403, description = "Visitors may not see the queue", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/queue")]
+async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse> {
+    if caller.role == Role::Visitor {
+        return Err(Error::forbidden("the queue is for staff and bots"));
+    }
+    let summary = state
+        .dispatcher
+        .send(GetQueue)
+        .await
+        .map_err(Error::internal)?;
+    let mut waiting = summary.waiting;
+    if caller.role == Role::Bot {
+        let bot = BotId(caller.id);
+        let own = state
+            .db
+            .run(move |conn| Ok(db::sessions::waiting_of_bot(conn, bot)?))
+            .await?;
+        waiting.retain(|entry| own.contains(&entry.session.id));
+        for entry in &mut waiting {
+            // What staff see beyond a bot's view (SPEC section 4, Session).
+            entry.session.metadata = None;
+            entry.session.visitor.email = None;
+        }
+    }
+    Ok(HttpResponse::Ok().json(QueueBody {
+        length: summary.length,
+        specialists_online: summary.specialists_online,
+        estimated_wait_secs: summary.estimated_wait_secs,
+        waiting,
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(queue);
+}

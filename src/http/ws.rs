@@ -1,0 +1,154 @@
+//! `GET /ws?token=…`: authenticates before upgrading (a bad token gets 401 and no
+//! WebSocket), prepares the `hello`, and hands the socket to a `WsConnection` actor.
+
+use actix::{Actor, AsyncContext};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::actors::connection::{Identity, WsConnection, MAX_FRAME_BYTES};
+use crate::actors::specialist::Specialist;
+use crate::auth::Caller;
+use crate::db;
+use crate::domain::{Role, SpecialistId, VisitorId};
+use crate::error::{Error, Result};
+use crate::protocol::objects::{Audience, Session, SessionView};
+use crate::protocol::Frame;
+use crate::routing::{SpecialistState, Status};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+#[get("/ws")]
+async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse> {
+    let token = query
+        .token
+        .as_deref()
+        .ok_or_else(|| Error::unauthorized("missing token"))?;
+    let caller = Caller::authenticate(&state, token).await?;
+    if caller.role == Role::Bot {
+        return Err(Error::forbidden("bots use the HTTP API"));
+    }
+    let (identity, hello) = prepare(&state, caller, &req).await?;
+    let (response, session, stream) =
+        actix_ws::handle(&req, body).map_err(|e| Error::bad_request(e.to_string()))?;
+    let stream = stream
+        .max_frame_size(MAX_FRAME_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME_BYTES);
+    let state = state.get_ref().clone();
+    WsConnection::create(move |ctx| {
+        ctx.add_stream(stream);
+        WsConnection::new(state, identity, session, hello, ctx)
+    });
+    Ok(response)
+}
+
+/// Loads who the caller is and their open sessions, and builds the `hello`.
+async fn prepare(state: &AppState, caller: Caller, req: &HttpRequest) -> Result<(Identity, Frame)> {
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if caller.role == Role::Visitor {
+        let id = VisitorId(caller.id);
+        let (visitor, sessions) = state
+            .db
+            .run(move |conn| {
+                let visitor = db::visitors::find(conn, id)?
+                    .ok_or_else(|| Error::unauthorized("unknown visitor"))?;
+                Ok((visitor, db::sessions::open_for_visitor(conn, id)?))
+            })
+            .await?;
+        let hello = hello(
+            caller.role,
+            serde_json::to_value(crate::protocol::objects::Visitor::from(visitor.clone())),
+            &sessions,
+            Audience::Visitor,
+        );
+        let identity = Identity {
+            caller,
+            name: visitor.name,
+            profile: None,
+            user_agent,
+            open_sessions: sessions.iter().map(|v| v.row.id).collect(),
+        };
+        return Ok((identity, hello));
+    }
+    let id = SpecialistId(caller.id);
+    let (specialist, sessions) = state
+        .db
+        .run(move |conn| {
+            let specialist = db::specialists::find(conn, id)?
+                .ok_or_else(|| Error::unauthorized("unknown specialist"))?;
+            Ok((specialist, db::sessions::active_for_specialist(conn, id)?))
+        })
+        .await?;
+    let status = match state
+        .registry
+        .specialists()
+        .get(&id)
+        .map(|addr| addr.clone())
+    {
+        Some(addr) => addr
+            .send(crate::actors::specialist::GetStatus)
+            .await
+            .unwrap_or(Status::Offline),
+        None => Status::Offline,
+    };
+    let profile = SpecialistState::new(
+        id,
+        specialist.name.clone(),
+        specialist.skills.clone(),
+        specialist.languages.clone(),
+        specialist.max_concurrent_chats.max(0) as usize,
+    );
+    let mut me = serde_json::to_value(crate::protocol::objects::Specialist::from(
+        specialist.clone(),
+    ));
+    if let Ok(serde_json::Value::Object(fields)) = me.as_mut() {
+        fields.insert(
+            "status".into(),
+            serde_json::to_value(status).unwrap_or_default(),
+        );
+    }
+    let hello = hello(caller.role, me, &sessions, Audience::Staff);
+    // Start (or find) the specialist's actor now, so the connection can use it at once.
+    Specialist::get(state, profile.clone());
+    let identity = Identity {
+        caller,
+        name: Some(specialist.name),
+        profile: Some(profile),
+        user_agent,
+        open_sessions: Vec::new(),
+    };
+    Ok((identity, hello))
+}
+
+fn hello(
+    role: Role,
+    me: serde_json::Result<serde_json::Value>,
+    sessions: &[SessionView],
+    audience: Audience,
+) -> Frame {
+    Frame::Hello {
+        role,
+        me: me.unwrap_or_default(),
+        sessions: sessions
+            .iter()
+            .map(|view| Session::for_audience(view, audience))
+            .collect(),
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(upgrade);
+}

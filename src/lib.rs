@@ -1,0 +1,20 @@
+//! Switchboard: a real-time live-chat support server. See README.md for the map of the
+//! code and SPEC section numbers referenced throughout.
+
+pub mod access;
+pub mod accounts;
+pub mod actors;
+pub mod attachments;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod handoff;
+pub mod http;
+pub mod metrics;
+pub mod protocol;
+pub mod routing;
+pub mod startup;
+pub mod state;
+pub mod transcript;

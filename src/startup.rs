@@ -1,0 +1,158 @@
+//! Building and running the server: database, migrations, actors, HTTP. Tests build the
+//! same [`Application`] on port 0, so they exercise exactly what production runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{web, App, HttpServer};
+use actix_ws::{CloseCode, CloseReason};
+
+use actix::dev::channel;
+use actix::{Addr, Arbiter, Context};
+
+use crate::actors::dispatcher::Dispatcher;
+use crate::actors::persistence::Persistence;
+use crate::actors::registry::Registry;
+use crate::auth::{load_or_create_secret, TokenKeys};
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::http::{self, rate_limit::RateLimiter};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    dispatcher_thread: StopOnDrop,
+}
+
+/// Stops the dispatcher's thread with the application, also when a test drops a
+/// running application instead of shutting it down.
+struct StopOnDrop(Arbiter);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+impl Application {
+    /// Migrates the database, starts the actors and binds the listener. Must be called
+    /// inside an actix system.
+    pub async fn build(
+        config: Config,
+    ) -> Result<Application, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Arc::new(config);
+        let url = config.database_url.clone();
+        actix_web::rt::task::spawn_blocking(move || db::migrate(&url)).await??;
+        std::fs::create_dir_all(config.attachment_dir())?;
+        let secret = load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
+
+        let metrics = Arc::new(Metrics::default());
+        let pool = db::pool(&config.database_url, config.db_pool_size);
+        let persistence = Persistence::start(pool.clone(), config.db_writers, metrics.clone());
+        // The dispatcher and the state refer to each other: make the actor's address
+        // first, build the state with it, then run the actor on that address. It gets a
+        // thread of its own, so walking a long queue never delays commits or frames.
+        let (sender, receiver) = channel::channel(16);
+        let state = AppState {
+            signups: Arc::new(RateLimiter::new(
+                config.visitor_signups_per_minute,
+                Duration::from_secs(60),
+            )),
+            config: config.clone(),
+            db: Db::new(pool),
+            tokens: TokenKeys::new(&secret),
+            persistence,
+            dispatcher: Addr::new(sender),
+            registry: Arc::new(Registry::default()),
+            metrics,
+        };
+        let for_dispatcher = state.clone();
+        let dispatcher_thread = Arbiter::new();
+        dispatcher_thread.spawn_fn(move || {
+            Context::with_receiver(receiver).run(Dispatcher::new(for_dispatcher));
+        });
+
+        let data = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap_fn(http::record_metrics)
+                .configure(http::configure)
+        })
+        .max_connections(config.max_connections)
+        .backlog(4096)
+        .shutdown_timeout(5)
+        // Signals are handled in `run_until_stopped`, which closes WebSockets first.
+        .disable_signals();
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server.bind(config.bind)?;
+        let port = server.addrs()[0].port();
+        log::info!("listening on {}:{port}", config.bind.ip());
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+            dispatcher_thread: StopOnDrop(dispatcher_thread),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stop accepting, close
+    /// every WebSocket with 1001 after the frames already queued for it, let in-flight
+    /// writes finish, stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let registry = self.state.registry.clone();
+        // Held until the server has stopped.
+        let _dispatcher_thread = self.dispatcher_thread;
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            log::info!(
+                "shutting down: closing {} connections",
+                registry.connection_count()
+            );
+            registry.close_all(CloseReason {
+                code: CloseCode::Away,
+                description: Some("server shutting down".into()),
+            });
+            let deadline = std::time::Instant::now() + Duration::from_secs(3);
+            while registry.connection_count() > 0 && std::time::Instant::now() < deadline {
+                actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+            }
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::error!("cannot listen for signals; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+}

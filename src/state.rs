@@ -1,0 +1,27 @@
+//! What every HTTP handler and WebSocket connection shares: settings, the database, the
+//! token keys, the actors' addresses and the metrics.
+
+use std::sync::Arc;
+
+use actix::Addr;
+
+use crate::actors::dispatcher::Dispatcher;
+use crate::actors::persistence::Persistence;
+use crate::actors::registry::Registry;
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::rate_limit::RateLimiter;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub tokens: TokenKeys,
+    pub persistence: Addr<Persistence>,
+    pub dispatcher: Addr<Dispatcher>,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub signups: Arc<RateLimiter>,
+}
