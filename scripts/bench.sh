@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "building release binaries"
-cargo build --release --bin switchboard -p switchboard -p switchboard-load
+cargo build --release --bins -p switchboard -p switchboard-load
 mkdir -p "$OUT"
 : >"$RESULTS"
 # 50,000 sockets on each side of the loopback need far more than the usual 1024 files;

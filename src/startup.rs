@@ -85,6 +85,9 @@ impl Application {
         })
         .max_connections(config.max_connections)
         .backlog(4096)
+        // Chat frames are small and often come in pairs from different actors (an ack
+        // and a queue update); with Nagle the second waits for the client's delayed ACK.
+        .tcp_nodelay(true)
         .shutdown_timeout(5)
         // Signals are handled in `run_until_stopped`, which closes WebSockets first.
         .disable_signals();
