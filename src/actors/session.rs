@@ -1286,6 +1286,7 @@ impl Handler<Assign> for ChatSession {
         };
         let work = Transact::new(move |conn| {
             let row = db::sessions::update(conn, id, &changes)?;
+            db::sessions::add_participant(conn, id, specialist)?;
             let actor = Some((ParticipantType::Specialist, Some(specialist.0)));
             db::events::record(
                 conn,

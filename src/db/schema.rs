@@ -51,6 +51,7 @@ diesel::table! {
         rating -> Nullable<Int2>,
         feedback -> Nullable<Text>,
         rated_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -92,6 +93,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_specialists (specialist_id, session_id) {
+        specialist_id -> Uuid,
+        session_id -> Uuid,
+        assigned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_tags (session_id, tag) {
+        session_id -> Uuid,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
     specialists (id) {
         id -> Uuid,
         email -> Text,
@@ -126,6 +142,9 @@ diesel::joinable!(messages -> attachments (attachment_id));
 diesel::joinable!(messages -> chat_sessions (session_id));
 diesel::joinable!(read_cursors -> chat_sessions (session_id));
 diesel::joinable!(session_events -> chat_sessions (session_id));
+diesel::joinable!(session_specialists -> chat_sessions (session_id));
+diesel::joinable!(session_specialists -> specialists (specialist_id));
+diesel::joinable!(session_tags -> chat_sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     attachments,
@@ -134,6 +153,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     read_cursors,
     session_events,
+    session_specialists,
+    session_tags,
     specialists,
     visitors,
 );

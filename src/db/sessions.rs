@@ -324,3 +324,21 @@ pub fn waiting_of_bot(conn: &mut PgConnection, bot: BotId) -> QueryResult<Vec<Se
         .select(chat_sessions::id)
         .load(conn)
 }
+
+/// Remembers that `specialist` took part in `session`, so they keep seeing it after a
+/// transfer or the end.
+pub fn add_participant(
+    conn: &mut PgConnection,
+    session: SessionId,
+    specialist: SpecialistId,
+) -> QueryResult<()> {
+    use super::schema::session_specialists;
+    diesel::insert_into(session_specialists::table)
+        .values((
+            session_specialists::specialist_id.eq(specialist),
+            session_specialists::session_id.eq(session),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(())
+}
