@@ -5,10 +5,12 @@
 
 pub mod attachments;
 pub mod bots;
+pub mod canned_responses;
 pub mod events;
 pub mod messages;
 pub mod read_cursors;
 pub mod schema;
+pub mod session_tags;
 pub mod sessions;
 pub mod specialists;
 pub mod stats;
