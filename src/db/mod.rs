@@ -3,6 +3,7 @@
 //! path go through the group-committing `actors::persistence`; reads and rare
 //! administrative writes use [`Db::run`] on actix's blocking thread pool.
 
+pub mod analytics;
 pub mod attachments;
 pub mod bots;
 pub mod canned_responses;
