@@ -264,10 +264,7 @@ mod tests {
     #[test]
     fn the_workspace_is_for_admins_and_specialists_who_took_part() {
         let id = uuid::Uuid::new_v4();
-        assert_eq!(
-            authorize_workspace(&caller(id, Role::Admin), false),
-            Ok(())
-        );
+        assert_eq!(authorize_workspace(&caller(id, Role::Admin), false), Ok(()));
         assert_eq!(
             authorize_workspace(&caller(id, Role::Specialist), true),
             Ok(())

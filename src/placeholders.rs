@@ -96,10 +96,7 @@ mod tests {
             render("{{visitor.email}} {{ visitor.name }} {{oops", &values()),
             "{{visitor.email}} Vera {{oops"
         );
-        assert_eq!(
-            render("{{x {{visitor.name}}}}", &values()),
-            "{{x Vera}}"
-        );
+        assert_eq!(render("{{x {{visitor.name}}}}", &values()), "{{x Vera}}");
         assert_eq!(render("no placeholders", &values()), "no placeholders");
     }
 

@@ -12,9 +12,7 @@ use tokio::sync::mpsc;
 use super::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
 use super::registry::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
 use super::reply::Reply;
-use super::session::{
-    self, ChatSession, Command, ParticipantPresence, SessionCommand, SetTags,
-};
+use super::session::{self, ChatSession, Command, ParticipantPresence, SessionCommand, SetTags};
 use super::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus, Specialist};
 use crate::auth::Caller;
 use crate::domain::{ParticipantType, Role, SessionId, SpecialistId};
@@ -252,13 +250,12 @@ impl WsConnection {
                 connection_id: self.handle.id,
                 reply: Some(reply),
             }),
-            Request::SessionTag { session_id, tags } => {
-                ChatSession::get(&self.state, session_id).do_send(SetTags {
+            Request::SessionTag { session_id, tags } => ChatSession::get(&self.state, session_id)
+                .do_send(SetTags {
                     caller: self.identity.caller,
                     tags,
                     reply,
-                })
-            }
+                }),
         }
     }
 

@@ -68,7 +68,12 @@ pub fn list(
         )
         .bind::<Text, _>(query.to_owned())
         .sql(")");
-        select = select.filter(canned_responses::shortcut.like(prefix).escape('\\').or(words));
+        select = select.filter(
+            canned_responses::shortcut
+                .like(prefix)
+                .escape('\\')
+                .or(words),
+        );
     }
     select.load(conn)
 }

@@ -369,9 +369,9 @@ pub fn set_archived(
     archived_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Option<ChatSession>> {
     diesel::update(
-        chat_sessions::table.find(id).filter(
-            chat_sessions::status.eq_any([SessionStatus::Ended, SessionStatus::Abandoned]),
-        ),
+        chat_sessions::table
+            .find(id)
+            .filter(chat_sessions::status.eq_any([SessionStatus::Ended, SessionStatus::Abandoned])),
     )
     .set(chat_sessions::archived_at.eq(archived_at))
     .returning(ChatSession::as_returning())

@@ -208,10 +208,7 @@ async fn show(
 ) -> Result<HttpResponse> {
     let viewer = staff(&caller)?;
     let id = id.into_inner();
-    let row = state
-        .db
-        .run(move |conn| visible(conn, viewer, id))
-        .await?;
+    let row = state.db.run(move |conn| visible(conn, viewer, id)).await?;
     Ok(HttpResponse::Ok().json(CannedResponseBody {
         canned_response: row.into(),
     }))

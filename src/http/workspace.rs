@@ -196,8 +196,8 @@ async fn analytics(
     let (row, figures) = state
         .db
         .run(move |conn| {
-            let row = db::sessions::find(conn, id)?
-                .ok_or_else(|| Error::not_found("no such session"))?;
+            let row =
+                db::sessions::find(conn, id)?.ok_or_else(|| Error::not_found("no such session"))?;
             access::authorize_workspace_on(conn, id, &caller)?;
             Ok((row, db::analytics::message_figures(conn, id)?))
         })
