@@ -1,5 +1,7 @@
 //! Who may do what to a session (SPEC sections 4 and 5), as one pure function over the
-//! session's row, so the rules are stated once and tested without a server.
+//! session's row, so the rules are stated once and tested without a server. The
+//! workspace around a conversation (section 10) has its own rule, which also counts the
+//! specialists the session was assigned to before.
 
 use crate::auth::Caller;
 use crate::db::sessions::ChatSession;

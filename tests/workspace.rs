@@ -4,7 +4,7 @@
 mod common;
 
 use common::process::query_i64;
-use common::ws::{assert_error, Chat, WsClient};
+use common::ws::{assert_error, Chat, Server, WsClient};
 use common::TestApp;
 use serde_json::{json, Value};
 
@@ -769,4 +769,51 @@ async fn analytics_are_for_the_sessions_specialists_and_admins_only() {
             .0,
         404
     );
+}
+
+#[actix_web::test]
+async fn a_specialist_keeps_the_workspace_of_a_conversation_they_transferred() {
+    let app = TestApp::spawn().await;
+    let mut chat = Chat::open(&app).await;
+    let (ben_id, ben_token) = app.new_specialist("ben@example.com", json!({})).await;
+    let mut ben = WsClient::connect(&app, &ben_token).await;
+    ben.go_online().await;
+    chat.specialist
+        .expect_reply(
+            json!({"type": "session.transfer", "session_id": chat.session_id,
+                   "to_specialist_id": ben_id}),
+            "session.transferred",
+        )
+        .await;
+    ben.accept_next_offer().await;
+
+    // Sam is no longer the session's specialist, but was.
+    let tagged = chat
+        .specialist
+        .expect_reply(
+            json!({"type": "session.tag", "session_id": chat.session_id, "tags": ["handed-on"]}),
+            "session.tagged",
+        )
+        .await;
+    assert_eq!(tagged["tags"], json!(["handed-on"]));
+    let heard = ben.recv_type("session.tagged").await;
+    assert_eq!(heard["tags"], json!(["handed-on"]));
+    let (status, figures) = app
+        .get(&analytics_path(&chat.session_id), &chat.specialist_token)
+        .await;
+    assert_eq!(status, 200, "{figures}");
+    assert_eq!(
+        figures["messages"]["system"], 1,
+        "the transfer's system message"
+    );
+
+    ben.end_session(&chat.session_id).await;
+    let (status, archived) = app
+        .post(
+            &format!("/api/v1/sessions/{}/archive", chat.session_id),
+            &chat.specialist_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{archived}");
 }
