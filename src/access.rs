@@ -1,9 +1,11 @@
 //! Who may do what to a session (SPEC sections 4 and 5), as one pure function over the
-//! session's row, so the rules are stated once and tested without a server.
+//! session's row, so the rules are stated once and tested without a server. The
+//! workspace around a conversation (section 10) has its own rule, which also counts the
+//! specialists the session was assigned to before.
 
 use crate::auth::Caller;
 use crate::db::sessions::ChatSession;
-use crate::domain::{ParticipantType, Role, SessionStatus};
+use crate::domain::{ParticipantType, Role, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
 
 /// Things a caller can ask of a session.
@@ -113,10 +115,36 @@ pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Resu
     }
 }
 
+/// Who may use the workspace around a conversation (SPEC section 10: tags, archive,
+/// analytics, rendering canned responses into it): admins, and specialists the session
+/// is or was assigned to (`took_part`); never visitors or bots.
+pub fn authorize_workspace(caller: &Caller, took_part: bool) -> Result<()> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Specialist if took_part => Ok(()),
+        Role::Specialist => Err(Error::forbidden("not one of your conversations")),
+        Role::Visitor | Role::Bot => Err(Error::forbidden(
+            "the workspace is for specialists and admins",
+        )),
+    }
+}
+
+/// [`authorize_workspace`] for `caller` on `session`, reading `session_specialists` only
+/// when the caller is a specialist.
+pub fn authorize_workspace_on(
+    conn: &mut diesel::PgConnection,
+    session: SessionId,
+    caller: &Caller,
+) -> Result<()> {
+    let took_part = caller.role == Role::Specialist
+        && crate::db::sessions::took_part(conn, session, SpecialistId(caller.id))?;
+    authorize_workspace(caller, took_part)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{BotId, Priority, SessionId, SpecialistId, VisitorId};
+    use crate::domain::{BotId, Priority, VisitorId};
     use crate::error::ErrorCode;
 
     fn session(status: SessionStatus) -> ChatSession {
@@ -146,6 +174,7 @@ mod tests {
             rating: None,
             feedback: None,
             rated_at: None,
+            archived_at: None,
         }
     }
 
@@ -232,5 +261,28 @@ mod tests {
             code(authorize(&s, &bot, Action::Rate)),
             ErrorCode::Forbidden
         );
+    }
+
+    #[test]
+    fn the_workspace_is_for_admins_and_specialists_who_took_part() {
+        let id = uuid::Uuid::new_v4();
+        assert_eq!(authorize_workspace(&caller(id, Role::Admin), false), Ok(()));
+        assert_eq!(
+            authorize_workspace(&caller(id, Role::Specialist), true),
+            Ok(())
+        );
+        for (role, took_part) in [
+            (Role::Specialist, false),
+            (Role::Visitor, true),
+            (Role::Bot, true),
+        ] {
+            assert_eq!(
+                authorize_workspace(&caller(id, role), took_part)
+                    .unwrap_err()
+                    .code,
+                ErrorCode::Forbidden,
+                "{role:?}"
+            );
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod handoff;
 pub mod http;
 pub mod metrics;
+pub mod placeholders;
 pub mod protocol;
 pub mod routing;
 pub mod startup;

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
 use super::registry::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
 use super::reply::Reply;
-use super::session::{self, ChatSession, Command, ParticipantPresence, SessionCommand};
+use super::session::{self, ChatSession, Command, ParticipantPresence, SessionCommand, SetTags};
 use super::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus, Specialist};
 use crate::auth::Caller;
 use crate::domain::{ParticipantType, Role, SessionId, SpecialistId};
@@ -143,6 +143,7 @@ impl WsConnection {
                 | Request::NoteAdd { .. }
                 | Request::QueueWatch
                 | Request::QueueUnwatch
+                | Request::SessionTag { .. }
         );
         let visitor_only = matches!(
             request,
@@ -249,6 +250,12 @@ impl WsConnection {
                 connection_id: self.handle.id,
                 reply: Some(reply),
             }),
+            Request::SessionTag { session_id, tags } => ChatSession::get(&self.state, session_id)
+                .do_send(SetTags {
+                    caller: self.identity.caller,
+                    tags,
+                    reply,
+                }),
         }
     }
 

@@ -1216,6 +1216,135 @@ impl Handler<Command> for ChatSession {
     }
 }
 
+/// Replaces the session's tags (`session.tag`, or `PUT …/tags`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetTags {
+    pub caller: Caller,
+    pub tags: Vec<String>,
+    pub reply: Reply,
+}
+
+/// Archives or unarchives an ended or abandoned session; answers with the session as
+/// staff see it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetArchived {
+    pub caller: Caller,
+    pub archived: bool,
+    pub answer: tokio::sync::oneshot::Sender<Result<Session>>,
+}
+
+impl ChatSession {
+    /// Why a workspace request cannot be served by this actor right now, if it cannot.
+    fn workspace_unavailable(&mut self) -> Option<Error> {
+        self.last_activity = Instant::now();
+        if !self.loaded {
+            Some(Error::internal("session unavailable, please retry"))
+        } else if self.view.is_none() {
+            Some(Error::not_found("no such session"))
+        } else {
+            None
+        }
+    }
+}
+
+impl Handler<SetTags> for ChatSession {
+    type Result = ();
+
+    /// Tags are stored, then the in-memory view (which every later session object is
+    /// built from) takes them, then every specialist connection in the session hears of
+    /// it. Inside `ctx.wait`, so two changes cannot land in the opposite order.
+    fn handle(&mut self, msg: SetTags, ctx: &mut Context<Self>) {
+        let SetTags {
+            caller,
+            tags,
+            reply,
+        } = msg;
+        if let Some(error) = self.workspace_unavailable() {
+            return reply.err(error);
+        }
+        // Visitors and bots are refused before their input is looked at.
+        if let Err(error) = access::authorize_workspace(&caller, true) {
+            return reply.err(error);
+        }
+        let tags = match inputs::session_tags(&tags) {
+            Ok(tags) => tags,
+            Err(error) => return reply.err(error),
+        };
+        let id = self.id;
+        let db = self.state.db.clone();
+        let stored = tags.clone();
+        let store = async move {
+            db.run(move |conn| {
+                access::authorize_workspace_on(conn, id, &caller)?;
+                Ok(db::session_tags::replace(conn, id, &stored)?)
+            })
+            .await
+        };
+        ctx.wait(store.into_actor(self).map(move |result, this, _| {
+            if let Err(error) = result {
+                return reply.err(error);
+            }
+            log::info!("session {id}: tags set by {:?} {}", caller.role, caller.id);
+            if let Some(view) = this.view.as_mut() {
+                view.tags = tags.clone();
+            }
+            if let Some(specialist) = this.specialist_peer() {
+                let event = Frame::SessionTagged {
+                    reference: None,
+                    session_id: id,
+                    tags: tags.clone(),
+                };
+                this.state
+                    .registry
+                    .send_to(specialist, &event.to_text(), reply.connection_id());
+            }
+            let reference = reply.reference();
+            reply.ok(Frame::SessionTagged {
+                reference,
+                session_id: id,
+                tags,
+            });
+        }));
+    }
+}
+
+impl Handler<SetArchived> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetArchived, ctx: &mut Context<Self>) {
+        let SetArchived {
+            caller,
+            archived,
+            answer,
+        } = msg;
+        if let Some(error) = self.workspace_unavailable() {
+            let _ = answer.send(Err(error));
+            return;
+        }
+        let id = self.id;
+        let db = self.state.db.clone();
+        let store = async move {
+            db.run(move |conn| {
+                access::authorize_workspace_on(conn, id, &caller)?;
+                let at = archived.then(Utc::now);
+                db::sessions::set_archived(conn, id, at)?.ok_or_else(|| {
+                    Error::conflict("only an ended or abandoned session can be archived")
+                })
+            })
+            .await
+        };
+        ctx.wait(store.into_actor(self).map(move |result, this, _| {
+            let session = result.map(|row| {
+                this.apply_row(row);
+                this.session_for(Audience::Staff)
+            });
+            let _ = answer.send(session);
+        }));
+    }
+}
+
 impl Handler<PresentOffer> for ChatSession {
     type Result = ();
 

@@ -3,12 +3,15 @@
 //! path go through the group-committing `actors::persistence`; reads and rare
 //! administrative writes use [`Db::run`] on actix's blocking thread pool.
 
+pub mod analytics;
 pub mod attachments;
 pub mod bots;
+pub mod canned_responses;
 pub mod events;
 pub mod messages;
 pub mod read_cursors;
 pub mod schema;
+pub mod session_tags;
 pub mod sessions;
 pub mod specialists;
 pub mod stats;

@@ -24,6 +24,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    canned_responses (id) {
+        id -> Uuid,
+        owner_id -> Nullable<Uuid>,
+        shortcut -> Text,
+        title -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     chat_sessions (id) {
         id -> Uuid,
         number -> Int8,
@@ -135,6 +147,7 @@ diesel::table! {
 }
 
 diesel::joinable!(attachments -> chat_sessions (session_id));
+diesel::joinable!(canned_responses -> specialists (owner_id));
 diesel::joinable!(chat_sessions -> bots (created_by_bot_id));
 diesel::joinable!(chat_sessions -> specialists (specialist_id));
 diesel::joinable!(chat_sessions -> visitors (visitor_id));
@@ -149,6 +162,7 @@ diesel::joinable!(session_tags -> chat_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     bots,
+    canned_responses,
     chat_sessions,
     messages,
     read_cursors,

@@ -35,6 +35,7 @@ pub struct ChatSession {
     pub rating: Option<i16>,
     pub feedback: Option<String>,
     pub rated_at: Option<DateTime<Utc>>,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -88,15 +89,32 @@ pub fn find_view(
             super::visitors::Visitor::as_select(),
             specialists::name.nullable(),
         ))
-        .first::<(ChatSession, super::visitors::Visitor, Option<String>)>(conn)
+        .first::<Joined>(conn)
         .optional()?;
-    Ok(found.map(
-        |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
-            row,
-            visitor,
-            specialist_name,
-        },
-    ))
+    Ok(with_tags(conn, found.into_iter().collect())?.pop())
+}
+
+/// A session row with its visitor and its specialist's name, as the queries load it.
+type Joined = (ChatSession, super::visitors::Visitor, Option<String>);
+
+/// Completes loaded rows into views with their tags, in one more query for all of them.
+fn with_tags(
+    conn: &mut PgConnection,
+    rows: Vec<Joined>,
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    let ids: Vec<SessionId> = rows.iter().map(|(row, _, _)| row.id).collect();
+    let mut tags = super::session_tags::for_sessions(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
+                tags: tags.remove(&row.id).unwrap_or_default(),
+                row,
+                visitor,
+                specialist_name,
+            },
+        )
+        .collect())
 }
 
 fn views(
@@ -124,17 +142,8 @@ fn views(
             specialists::name.nullable(),
         ))
         .order((chat_sessions::queued_at.asc(), chat_sessions::id.asc()))
-        .load::<(ChatSession, super::visitors::Visitor, Option<String>)>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
-                row,
-                visitor,
-                specialist_name,
-            },
-        )
-        .collect())
+        .load::<Joined>(conn)?;
+    with_tags(conn, rows)
 }
 
 /// The visitor's waiting or active sessions (at most one, by the partial unique index).
@@ -300,17 +309,8 @@ pub fn list(
                     .and(chat_sessions::id.lt(id))),
         );
     }
-    let rows = query.load::<(ChatSession, super::visitors::Visitor, Option<String>)>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
-                row,
-                visitor,
-                specialist_name,
-            },
-        )
-        .collect())
+    let rows = query.load::<Joined>(conn)?;
+    with_tags(conn, rows)
 }
 
 /// The waiting sessions a bot created, to show it its own part of the queue.
@@ -341,4 +341,40 @@ pub fn add_participant(
         .on_conflict_do_nothing()
         .execute(conn)?;
     Ok(())
+}
+
+/// Whether `specialist` is or was ever assigned to `session` (SPEC section 10: they keep
+/// seeing the conversations they took part in).
+pub fn took_part(
+    conn: &mut PgConnection,
+    session: SessionId,
+    specialist: SpecialistId,
+) -> QueryResult<bool> {
+    use super::schema::session_specialists;
+    diesel::select(diesel::dsl::exists(
+        session_specialists::table.filter(
+            session_specialists::session_id
+                .eq(session)
+                .and(session_specialists::specialist_id.eq(specialist)),
+        ),
+    ))
+    .get_result(conn)
+}
+
+/// Sets (`Some`) or clears `archived_at` of an ended or abandoned session; `None` when
+/// the session is still open.
+pub fn set_archived(
+    conn: &mut PgConnection,
+    id: SessionId,
+    archived_at: Option<DateTime<Utc>>,
+) -> QueryResult<Option<ChatSession>> {
+    diesel::update(
+        chat_sessions::table
+            .find(id)
+            .filter(chat_sessions::status.eq_any([SessionStatus::Ended, SessionStatus::Abandoned])),
+    )
+    .set(chat_sessions::archived_at.eq(archived_at))
+    .returning(ChatSession::as_returning())
+    .get_result(conn)
+    .optional()
 }

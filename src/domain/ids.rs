@@ -84,3 +84,7 @@ id_type!(
     /// One uploaded file.
     AttachmentId
 );
+id_type!(
+    /// A canned response: a specialist's own or a shared one.
+    CannedResponseId
+);

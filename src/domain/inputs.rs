@@ -57,6 +57,36 @@ pub fn skills(field: &str, raw: &[String]) -> Result<Vec<String>> {
     })
 }
 
+/// Most tags a session may carry (SPEC section 10).
+pub const MAX_SESSION_TAGS: usize = 20;
+
+/// A session's tags: skill-like labels, lower-cased, deduplicated, at most 20, sorted so
+/// every client shows them in the same order.
+pub fn session_tags(raw: &[String]) -> Result<Vec<String>> {
+    let mut tags = skills("tags", raw)?;
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(Error::bad_request(format!(
+            "tags: at most {MAX_SESSION_TAGS} tags"
+        )));
+    }
+    tags.sort();
+    Ok(tags)
+}
+
+/// A canned response's shortcut: one label of the same alphabet as skills, as typed.
+pub fn shortcut(raw: &str) -> Result<String> {
+    let shortcut = raw.trim();
+    let valid = (1..=32).contains(&shortcut.len())
+        && shortcut
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if valid {
+        Ok(shortcut.to_owned())
+    } else {
+        Err(Error::bad_request("shortcut: 1 to 32 of a-z, 0-9, _ and -"))
+    }
+}
+
 /// Language tags (`en`, `pt-br`): lower-case letters and `-`, up to 32 characters.
 pub fn languages(field: &str, raw: &[String]) -> Result<Vec<String>> {
     labels(field, raw, |c| c.is_ascii_lowercase() || c == '-')
@@ -113,5 +143,17 @@ mod tests {
         assert_eq!(skills("skills", &raw).unwrap(), vec!["billing", "tier-2"]);
         assert!(skills("skills", &["no spaces".to_owned()]).is_err());
         assert!(languages("languages", &["en1".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn session_tags_are_sorted_deduplicated_and_at_most_twenty() {
+        let raw = vec!["VIP".to_owned(), "billing".to_owned(), "vip".to_owned()];
+        assert_eq!(session_tags(&raw).unwrap(), vec!["billing", "vip"]);
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert!(session_tags(&many).is_err());
+        let repeated: Vec<String> = (0..30).map(|i| format!("t{}", i % 20)).collect();
+        assert_eq!(session_tags(&repeated).unwrap().len(), 20);
+        assert!(session_tags(&["x".repeat(33)]).is_err());
+        assert!(session_tags(&["a b".to_owned()]).is_err());
     }
 }

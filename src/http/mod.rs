@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod bots;
+pub mod canned_responses;
 pub mod health;
 pub mod login;
 pub mod openapi;
@@ -14,6 +15,7 @@ pub mod sessions;
 pub mod specialists;
 pub mod stats;
 pub mod visitors;
+pub mod workspace;
 pub mod ws;
 
 use std::time::Instant;
@@ -46,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(attachments::configure)
                 .configure(queue::configure)
                 .configure(stats::configure)
+                .configure(canned_responses::configure)
+                .configure(workspace::configure)
                 .configure(openapi::configure)
                 .default_service(web::to(api_not_found)),
         )

@@ -8,7 +8,10 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attachments, bots, health, login, queue, sessions, specialists, stats, visitors};
+use super::{
+    attachments, bots, canned_responses, health, login, queue, sessions, specialists, stats,
+    visitors, workspace,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,6 +46,16 @@ use super::{attachments, bots, health, login, queue, sessions, specialists, stat
         attachments::download,
         queue::queue,
         stats::stats,
+        canned_responses::list,
+        canned_responses::create,
+        canned_responses::show,
+        canned_responses::change,
+        canned_responses::remove,
+        canned_responses::render,
+        workspace::set_tags,
+        workspace::archive,
+        workspace::unarchive,
+        workspace::analytics,
     ),
     modifiers(&BearerAuth)
 )]

@@ -86,6 +86,11 @@ pub enum Request {
     QueueWatch,
     #[serde(rename = "queue.unwatch")]
     QueueUnwatch,
+    #[serde(rename = "session.tag")]
+    SessionTag {
+        session_id: SessionId,
+        tags: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -134,6 +139,7 @@ impl Request {
             Request::NoteAdd { .. } => "note.add",
             Request::QueueWatch => "queue.watch",
             Request::QueueUnwatch => "queue.unwatch",
+            Request::SessionTag { .. } => "session.tag",
         }
     }
 }

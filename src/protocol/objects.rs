@@ -206,6 +206,12 @@ pub struct Session {
     pub rating: Option<i16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Sorted; for specialists and admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// When the conversation was archived; for specialists and admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<DateTime<Utc>>,
     /// The conversation so far; only in offers, so the specialist sees the bot's part.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Message>>,
@@ -235,6 +241,8 @@ pub struct SessionView {
     pub row: db::sessions::ChatSession,
     pub visitor: db::visitors::Visitor,
     pub specialist_name: Option<String>,
+    /// Sorted, as loaded with the row and kept in step by the session's actor.
+    pub tags: Vec<String>,
 }
 
 impl Session {
@@ -274,6 +282,8 @@ impl Session {
             } else {
                 None
             },
+            tags: staff.then(|| view.tags.clone()),
+            archived_at: row.archived_at.filter(|_| staff),
             transcript: None,
         }
     }

@@ -145,6 +145,13 @@ pub enum Frame {
         waiting: Vec<WaitingEntry>,
         specialists: SpecialistCounts,
     },
+    #[serde(rename = "session.tagged")]
+    SessionTagged {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session_id: SessionId,
+        tags: Vec<String>,
+    },
     #[serde(rename = "queue.unwatched")]
     QueueUnwatched {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
