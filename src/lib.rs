@@ -15,6 +15,7 @@ pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod routing;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod transcript;

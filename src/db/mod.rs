@@ -9,6 +9,7 @@ pub mod events;
 pub mod messages;
 pub mod read_cursors;
 pub mod schema;
+pub mod search;
 pub mod sessions;
 pub mod specialists;
 pub mod stats;

@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod bots;
+pub mod conversations;
 pub mod health;
 pub mod login;
 pub mod openapi;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(specialists::configure)
                 .configure(bots::configure)
                 .configure(sessions::configure)
+                .configure(conversations::configure)
                 .configure(attachments::configure)
                 .configure(queue::configure)
                 .configure(stats::configure)
