@@ -4,7 +4,7 @@
 # pgbench, and writes the results into BENCHMARKS.md.
 #
 #   scripts/bench.sh            # all scenarios
-#   scripts/bench.sh idle queue # some of: throughput latency idle queue ceiling
+#   scripts/bench.sh idle queue # some of: throughput latency idle queue ceiling search
 #
 # The server reaches Postgres on the same machine without TLS (sslmode=disable), as a
 # deployment with the database on the same host would. BENCH_SERVER_ENV adds server
@@ -15,7 +15,7 @@ cd "$ROOT"
 source scripts/lib/postgres.sh
 
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(throughput latency idle queue ceiling)
+[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(throughput latency idle queue ceiling search)
 BENCH_PORT=${SWITCHBOARD_BENCH_PORT:-18080}
 OUT="$ROOT/var/bench"
 RESULTS="$OUT/results.jsonl"
@@ -50,15 +50,22 @@ fresh_database() { # name
 start_server() { # database [VAR=value ...]
   local database=$1; shift
   fresh_database "$database"
-  local data_dir; data_dir=$(mktemp -d)
+  : >"$OUT/server-$database.log"
+  DATA_DIR=$(mktemp -d)
   env DATABASE_URL="$PG_SERVER_URL/$database" SWITCHBOARD_BIND="127.0.0.1:$BENCH_PORT" \
-    SWITCHBOARD_DATA_DIR="$data_dir" SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=100000000 \
+    SWITCHBOARD_DATA_DIR="$DATA_DIR" SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=100000000 \
     RUST_LOG=warn "$@" ./target/release/switchboard create-admin \
     --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" >/dev/null
+  restart_server "$database" "$@"
+}
+
+# Starts the server again on the database the last start_server made.
+restart_server() { # database [VAR=value ...]
+  local database=$1; shift
   # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of VAR=value words.
   env DATABASE_URL="$PG_SERVER_URL/$database?sslmode=disable" SWITCHBOARD_BIND="127.0.0.1:$BENCH_PORT" \
-    SWITCHBOARD_DATA_DIR="$data_dir" SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=100000000 \
-    RUST_LOG=warn "$@" ${BENCH_SERVER_ENV:-} ./target/release/switchboard >"$OUT/server-$database.log" 2>&1 &
+    SWITCHBOARD_DATA_DIR="$DATA_DIR" SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=100000000 \
+    RUST_LOG=warn "$@" ${BENCH_SERVER_ENV:-} ./target/release/switchboard >>"$OUT/server-$database.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$BENCH_PORT/readyz" >/dev/null 2>&1 && return 0
@@ -119,6 +126,31 @@ SQL
         "$PG_SERVER_URL/bench_ceiling" | tee "$OUT/pgbench.txt"
       tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench.txt")
       awk -v tps="$tps" 'BEGIN { printf "{\"scenario\":\"ceiling\",\"batch_rows\":500,\"clients\":2,\"rows_per_sec\":%.0f}\n", tps * 500 }' >>"$RESULTS" ;;
+    search)
+      # 1,000,000 messages (40,000 conversations of 25) seeded with SQL while the server
+      # is stopped, so that its start-up sweep indexes them all, as after a crash; then
+      # searches over HTTP. Autovacuum would analyse the new documents within a minute;
+      # VACUUM ANALYZE does it now so the measurement does not depend on its timing.
+      search_sessions=40000; search_per_session=25
+      start_server bench_search
+      stop_server
+      psql "$PG_SERVER_URL/bench_search" -q >/dev/null \
+        -c "CREATE TABLE bench_words (ordinal serial, word text NOT NULL)" \
+        -c "\\copy bench_words (word) FROM 'scripts/bench/search_words.txt'"
+      log "seeding $((search_sessions * search_per_session)) messages"
+      psql "$PG_SERVER_URL/bench_search" -q -v sessions=$search_sessions \
+        -v per_session=$search_per_session -f scripts/bench/seed_search.sql >/dev/null
+      restart_server bench_search
+      index_started=$(date +%s.%N)
+      behind="SELECT count(*) FROM chat_sessions s LEFT JOIN search_progress p ON p.session_id = s.id
+              WHERE s.last_seq > coalesce(p.indexed_seq, 0)"
+      until [ "$(psql "$PG_SERVER_URL/bench_search" -Atc "$behind")" = 0 ]; do sleep 1; done
+      index_secs=$(awk -v from="$index_started" -v to="$(date +%s.%N)" 'BEGIN { printf "%.1f", to - from }')
+      log "indexed in $index_secs s"
+      psql "$PG_SERVER_URL/bench_search" -qc "VACUUM ANALYZE search_messages"
+      load search --sessions $search_sessions --messages $((search_sessions * search_per_session)) \
+        --words scripts/bench/search_words.txt --index-secs "$index_secs"
+      stop_server ;;
     *) log "unknown scenario $scenario"; exit 2 ;;
   esac
 done

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod placeholders;
 pub mod protocol;
 pub mod routing;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod transcript;

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::http::{self, rate_limit::RateLimiter};
 use crate::metrics::Metrics;
+use crate::search::SearchIndexer;
 use crate::state::AppState;
 
 pub struct Application {
@@ -26,6 +27,8 @@ pub struct Application {
     server: Server,
     state: AppState,
     dispatcher_thread: StopOnDrop,
+    /// Held so the indexer runs as long as the application.
+    _search_indexer: Addr<SearchIndexer>,
 }
 
 /// Stops the dispatcher's thread with the application, also when a test drops a
@@ -70,6 +73,7 @@ impl Application {
             registry: Arc::new(Registry::default()),
             metrics,
         };
+        let search_indexer = SearchIndexer::start(state.db.clone());
         let for_dispatcher = state.clone();
         let dispatcher_thread = Arbiter::new();
         dispatcher_thread.spawn_fn(move || {
@@ -102,6 +106,7 @@ impl Application {
             server: server.run(),
             state,
             dispatcher_thread: StopOnDrop(dispatcher_thread),
+            _search_indexer: search_indexer,
         })
     }
 

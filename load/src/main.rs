@@ -6,6 +6,7 @@ mod chat;
 mod http;
 mod idle;
 mod queue;
+mod search;
 mod setup;
 mod stats;
 mod ws;
@@ -83,6 +84,28 @@ enum Scenario {
         #[arg(long, default_value_t = 100)]
         cycles: usize,
     },
+    /// Full-text searches over a seeded history (see `scripts/bench.sh search`).
+    Search {
+        /// The word list the seed drew message bodies from, most common first.
+        #[arg(long, default_value = "scripts/bench/search_words.txt")]
+        words: PathBuf,
+        /// Seeded conversations (visitor e-mails and session numbers go up to it).
+        #[arg(long)]
+        sessions: usize,
+        /// Seeded messages, for the report.
+        #[arg(long)]
+        messages: u64,
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+        #[arg(long, default_value_t = 200)]
+        warmup: usize,
+        /// Searches in flight at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// How long indexing the seed took, for the report.
+        #[arg(long)]
+        index_secs: Option<f64>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -145,6 +168,26 @@ async fn run(cli: Cli) -> Result<()> {
                 cycles,
             };
             queue::run(&target, options, cli.server_pid).await?
+        }
+        Scenario::Search {
+            words,
+            sessions,
+            messages,
+            queries,
+            warmup,
+            concurrency,
+            index_secs,
+        } => {
+            let options = search::SearchOptions {
+                words,
+                sessions,
+                messages,
+                queries,
+                warmup,
+                concurrency,
+                index_secs,
+            };
+            search::run(&target, options, cli.server_pid).await?
         }
     };
     report.finish(cli.json_out.as_deref())

@@ -11,6 +11,7 @@ pub mod events;
 pub mod messages;
 pub mod read_cursors;
 pub mod schema;
+pub mod search;
 pub mod session_tags;
 pub mod sessions;
 pub mod specialists;

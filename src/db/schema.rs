@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     attachments (id) {
         id -> Uuid,
@@ -93,6 +99,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    search_messages (session_id, seq) {
+        session_id -> Uuid,
+        seq -> Int4,
+        document -> Tsvector,
+    }
+}
+
+diesel::table! {
+    search_progress (session_id) {
+        session_id -> Uuid,
+        indexed_seq -> Int4,
+    }
+}
+
+diesel::table! {
     session_events (id) {
         id -> Int8,
         session_id -> Uuid,
@@ -166,6 +190,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_sessions,
     messages,
     read_cursors,
+    search_messages,
+    search_progress,
     session_events,
     session_specialists,
     session_tags,

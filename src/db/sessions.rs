@@ -146,6 +146,14 @@ fn views(
     with_tags(conn, rows)
 }
 
+/// The sessions with these ids, in no particular order.
+pub fn views_of(
+    conn: &mut PgConnection,
+    ids: &[SessionId],
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    views(conn, Box::new(chat_sessions::id.eq_any(ids.to_vec())))
+}
+
 /// The visitor's waiting or active sessions (at most one, by the partial unique index).
 pub fn open_for_visitor(
     conn: &mut PgConnection,

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod bots;
 pub mod canned_responses;
+pub mod conversations;
 pub mod health;
 pub mod login;
 pub mod openapi;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(specialists::configure)
                 .configure(bots::configure)
                 .configure(sessions::configure)
+                .configure(conversations::configure)
                 .configure(attachments::configure)
                 .configure(queue::configure)
                 .configure(stats::configure)

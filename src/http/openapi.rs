@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attachments, bots, canned_responses, health, login, queue, sessions, specialists, stats,
-    visitors, workspace,
+    attachments, bots, canned_responses, conversations, health, login, queue, sessions,
+    specialists, stats, visitors, workspace,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ use super::{
         sessions::list_messages,
         sessions::show_transcript,
         sessions::end,
+        conversations::list,
         attachments::upload,
         attachments::download,
         queue::queue,

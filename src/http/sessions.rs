@@ -440,11 +440,11 @@ async fn list(
 }
 
 /// `<microseconds since the epoch>_<session id>` of the last session of a page.
-fn cursor_of(view: &SessionView) -> String {
+pub(super) fn cursor_of(view: &SessionView) -> String {
     format!("{}_{}", view.row.created_at.timestamp_micros(), view.row.id)
 }
 
-fn parse_cursor(raw: &str) -> Result<db::sessions::ListCursor> {
+pub(super) fn parse_cursor(raw: &str) -> Result<db::sessions::ListCursor> {
     let invalid = || Error::bad_request("cursor: not a cursor this server gave out");
     let (micros, id) = raw.split_once('_').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;

@@ -1,0 +1,263 @@
+//! Conversation lists and full-text search (SPEC section 10): the queries behind
+//! `GET /api/v1/conversations`, and the indexer's two statements (which sessions are
+//! behind, and index them). How the index is kept up to date is explained in
+//! `crate::search`.
+//!
+//! The statements are plain SQL with every filter as a nullable parameter
+//! (`$n IS NULL OR …`). They run with `plan_cache_mode = force_custom_plan`, so Postgres
+//! plans each call with its real values: absent filters fold away, and the estimate of
+//! how common the searched words are decides between walking the newest sessions and
+//! reading the word's posting list.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Array, BigInt, Bool, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+
+use crate::domain::{SessionId, SessionStatus, SpecialistId};
+
+/// The text search configuration of documents and queries alike.
+const CONFIG: &str = "english";
+
+/// What a conversation list is restricted to; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only sessions this specialist is or was assigned to (the caller, for
+    /// specialists; admins see all).
+    pub visible_to: Option<SpecialistId>,
+    pub status: Option<SessionStatus>,
+    pub tag: Option<String>,
+    /// Only sessions this specialist is or was assigned to (a filter the caller chose).
+    pub specialist: Option<SpecialistId>,
+    /// `created_at >= from`.
+    pub from: Option<DateTime<Utc>>,
+    /// `created_at < to`.
+    pub to: Option<DateTime<Utc>>,
+    /// Only archived sessions when true, only the others when false.
+    pub archived: bool,
+}
+
+/// What to search for: words for the full-text index and, when the text is a session
+/// number (`CHAT-00000042` or `42`), that number.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub text: String,
+    pub number: Option<i64>,
+}
+
+/// Where a page starts: strictly after this `(created_at, id)` going back in time.
+pub type Cursor = (DateTime<Utc>, SessionId);
+
+/// The conditions every list and search branch shares, over `chat_sessions s`.
+fn common_conditions() -> String {
+    "(CASE WHEN $1 THEN s.archived_at IS NOT NULL ELSE s.archived_at IS NULL END) \
+     AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM session_specialists w \
+          WHERE w.session_id = s.id AND w.specialist_id = $2)) \
+     AND ($3::text IS NULL OR s.status = $3) \
+     AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM session_tags t \
+          WHERE t.session_id = s.id AND t.tag = $4)) \
+     AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM session_specialists a \
+          WHERE a.session_id = s.id AND a.specialist_id = $5)) \
+     AND ($6::timestamptz IS NULL OR s.created_at >= $6) \
+     AND ($7::timestamptz IS NULL OR s.created_at < $7) \
+     AND ($8::timestamptz IS NULL OR (s.created_at, s.id) < ($8, $9))"
+        .to_owned()
+}
+
+const NEWEST_FIRST: &str = "ORDER BY s.created_at DESC, s.id DESC LIMIT $10";
+
+fn bind_common(
+    sql: String,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Bool, _>(filter.archived)
+        .bind::<Nullable<SqlUuid>, _>(filter.visible_to.map(|s| s.0))
+        .bind::<Nullable<Text>, _>(filter.status.map(|s| s.as_str()))
+        .bind::<Nullable<Text>, _>(filter.tag.clone())
+        .bind::<Nullable<SqlUuid>, _>(filter.specialist.map(|s| s.0))
+        .bind::<Nullable<Timestamptz>, _>(filter.from)
+        .bind::<Nullable<Timestamptz>, _>(filter.to)
+        .bind::<Nullable<Timestamptz>, _>(after.map(|(at, _)| at))
+        .bind::<Nullable<SqlUuid>, _>(after.map(|(_, id)| id.0))
+        .bind::<BigInt, _>(limit)
+}
+
+#[derive(QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+}
+
+/// Up to `limit` session ids, newest first by `(created_at, id)`, that pass `filter`
+/// and, with a search, match it in a message or note, in the visitor's name or e-mail,
+/// or by number. Keyset paging over that total order never repeats or skips a row;
+/// sessions created while paging sort before the first page.
+pub fn page(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    search: Option<&Search>,
+    after: Option<Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<SessionId>> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
+        let common = common_conditions();
+        let hits: Vec<Hit> = match search {
+            None => bind_common(
+                format!("SELECT s.id FROM chat_sessions s WHERE {common} {NEWEST_FIRST}"),
+                filter,
+                after,
+                limit,
+            )
+            .load(conn)?,
+            // Each way of matching is its own newest-first query with a plan of its own;
+            // the page is the newest `limit` of their union.
+            Some(search) => bind_common(
+                format!(
+                    "SELECT id FROM ( \
+                       (SELECT s.id, s.created_at FROM chat_sessions s WHERE {common} \
+                          AND EXISTS (SELECT 1 FROM search_messages m WHERE m.session_id = s.id \
+                            AND m.document @@ websearch_to_tsquery('{CONFIG}', $11)) \
+                          {NEWEST_FIRST}) \
+                       UNION \
+                       (SELECT s.id, s.created_at FROM chat_sessions s WHERE {common} \
+                          AND EXISTS (SELECT 1 FROM visitors v WHERE v.id = s.visitor_id \
+                            AND {visitor} @@ websearch_to_tsquery('{CONFIG}', $11)) \
+                          {NEWEST_FIRST}) \
+                       UNION \
+                       (SELECT s.id, s.created_at FROM chat_sessions s WHERE {common} \
+                          AND s.number = $12) \
+                     ) hit ORDER BY created_at DESC, id DESC LIMIT $10",
+                    visitor = visitor_document(),
+                ),
+                filter,
+                after,
+                limit,
+            )
+            .bind::<Text, _>(search.text.clone())
+            .bind::<Nullable<BigInt>, _>(search.number)
+            .load(conn)?,
+        };
+        Ok(hits.into_iter().map(|hit| SessionId(hit.id)).collect())
+    })
+}
+
+/// The visitor's searchable text; the same expression as the `visitors_search` index.
+fn visitor_document() -> String {
+    format!("to_tsvector('{CONFIG}', coalesce(v.name, '') || ' ' || coalesce(v.email, ''))")
+}
+
+/// One message of a session that matches a search, with a plain-text excerpt.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Match {
+    #[diesel(sql_type = SqlUuid)]
+    pub session_id: uuid::Uuid,
+    #[diesel(sql_type = Int4)]
+    pub seq: i32,
+    #[diesel(sql_type = Text)]
+    pub snippet: String,
+}
+
+/// Most matches shown per session.
+pub const MATCHES_PER_SESSION: i64 = 3;
+
+/// The first few matching messages (notes included) of each of `sessions`, by `seq`.
+/// The snippet is `ts_headline` without highlighting marks: plain text around the
+/// match.
+pub fn matches(
+    conn: &mut PgConnection,
+    sessions: &[SessionId],
+    text: &str,
+) -> QueryResult<Vec<Match>> {
+    let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
+    diesel::sql_query(format!(
+        "SELECT h.session_id, h.seq, \
+                ts_headline('{CONFIG}', msg.body, q.query, \
+                    'StartSel=\"\", StopSel=\"\", MaxWords=20, MinWords=6') AS snippet \
+         FROM websearch_to_tsquery('{CONFIG}', $2) AS q(query), \
+              LATERAL (SELECT m.session_id, m.seq, \
+                              row_number() OVER (PARTITION BY m.session_id ORDER BY m.seq) AS n \
+                       FROM search_messages m \
+                       WHERE m.session_id = ANY($1) AND m.document @@ q.query) h \
+         JOIN messages msg ON msg.session_id = h.session_id AND msg.seq = h.seq \
+         WHERE h.n <= $3 \
+         ORDER BY h.session_id, h.seq"
+    ))
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(text)
+    .bind::<BigInt, _>(MATCHES_PER_SESSION)
+    .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct Behind {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+}
+
+#[derive(QueryableByName)]
+struct Now {
+    #[diesel(sql_type = Timestamptz)]
+    now: DateTime<Utc>,
+}
+
+/// The sessions with committed messages that have no search document yet, and the
+/// database's clock when they were read. With `ended_since`, only open sessions and
+/// those ended since then are looked at (messages are only ever added to open
+/// sessions, or in the transaction that ends one); without it, every session.
+pub fn sessions_behind(
+    conn: &mut PgConnection,
+    ended_since: Option<DateTime<Utc>>,
+) -> QueryResult<(Vec<SessionId>, DateTime<Utc>)> {
+    conn.transaction(|conn| {
+        // One snapshot for the clock and the rows, so nothing committed after the
+        // clock was read can have been missed by the rows.
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(conn)?;
+        let now = diesel::sql_query("SELECT now() AS now").get_result::<Now>(conn)?.now;
+        let behind = "SELECT s.id FROM chat_sessions s \
+                      LEFT JOIN search_progress p ON p.session_id = s.id \
+                      WHERE s.last_seq > coalesce(p.indexed_seq, 0)";
+        let rows: Vec<Behind> = match ended_since {
+            None => diesel::sql_query(behind).load(conn)?,
+            Some(since) => diesel::sql_query(format!(
+                "{behind} AND (s.status IN ('waiting', 'active') OR s.ended_at >= $1)"
+            ))
+            .bind::<Timestamptz, _>(since)
+            .load(conn)?,
+        };
+        Ok((rows.into_iter().map(|r| SessionId(r.id)).collect(), now))
+    })
+}
+
+/// Writes the search documents of every message of `sessions` past their progress
+/// mark, and moves the mark. One statement, so one snapshot: the mark never passes a
+/// message that was not indexed. Idempotent: running it twice (or after a crash that
+/// lost the mark but kept documents) inserts nothing twice.
+pub fn index(conn: &mut PgConnection, sessions: &[SessionId]) -> QueryResult<usize> {
+    let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
+    diesel::sql_query(format!(
+        "WITH todo AS ( \
+           SELECT t.id, coalesce(p.indexed_seq, 0) AS done \
+           FROM unnest($1::uuid[]) AS t(id) \
+           LEFT JOIN search_progress p ON p.session_id = t.id \
+         ), batch AS MATERIALIZED ( \
+           SELECT m.session_id, m.seq, m.body \
+           FROM todo JOIN messages m ON m.session_id = todo.id AND m.seq > todo.done \
+         ), documents AS ( \
+           INSERT INTO search_messages (session_id, seq, document) \
+           SELECT session_id, seq, to_tsvector('{CONFIG}', body) FROM batch \
+           ON CONFLICT DO NOTHING \
+         ) \
+         INSERT INTO search_progress (session_id, indexed_seq) \
+         SELECT session_id, max(seq) FROM batch GROUP BY session_id \
+         ON CONFLICT (session_id) DO UPDATE \
+           SET indexed_seq = GREATEST(search_progress.indexed_seq, EXCLUDED.indexed_seq)"
+    ))
+    .bind::<Array<SqlUuid>, _>(ids)
+    .execute(conn)
+}
