@@ -8,6 +8,7 @@ pub mod bots;
 pub mod events;
 pub mod messages;
 pub mod read_cursors;
+pub mod scheduled_messages;
 pub mod schema;
 pub mod sessions;
 pub mod specialists;

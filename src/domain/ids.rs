@@ -84,3 +84,7 @@ id_type!(
     /// One uploaded file.
     AttachmentId
 );
+id_type!(
+    /// One message scheduled by a specialist for later.
+    ScheduledId
+);

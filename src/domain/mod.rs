@@ -6,5 +6,7 @@ mod enums;
 mod ids;
 pub mod inputs;
 
-pub use enums::{MessageKind, ParticipantType, Priority, Role, SessionEvent, SessionStatus};
-pub use ids::{AttachmentId, BotId, MessageId, SessionId, SpecialistId, VisitorId};
+pub use enums::{
+    MessageKind, ParticipantType, Priority, Role, ScheduledState, SessionEvent, SessionStatus,
+};
+pub use ids::{AttachmentId, BotId, MessageId, ScheduledId, SessionId, SpecialistId, VisitorId};

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod pages;
 pub mod queue;
 pub mod rate_limit;
+pub mod scheduled;
 pub mod sessions;
 pub mod specialists;
 pub mod stats;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(specialists::configure)
                 .configure(bots::configure)
                 .configure(sessions::configure)
+                .configure(scheduled::configure)
                 .configure(attachments::configure)
                 .configure(queue::configure)
                 .configure(stats::configure)

@@ -8,7 +8,9 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attachments, bots, health, login, queue, sessions, specialists, stats, visitors};
+use super::{
+    attachments, bots, health, login, queue, scheduled, sessions, specialists, stats, visitors,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +41,7 @@ use super::{attachments, bots, health, login, queue, sessions, specialists, stat
         sessions::list_messages,
         sessions::show_transcript,
         sessions::end,
+        scheduled::list,
         attachments::upload,
         attachments::download,
         queue::queue,
