@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::process::{eventually, query_i64, query_text, ServerProcess, TestDatabase};
-use common::ws::{assert_error, Chat, Server, WsClient};
+use common::ws::{assert_error, Chat, WsClient};
 use common::TestApp;
 use serde_json::{json, Value};
 

@@ -14,7 +14,9 @@ use super::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQu
 use super::registry::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
 use super::reply::Reply;
 use super::scheduler;
-use super::session::{self, ChatSession, Command, ParticipantPresence, SessionCommand};
+use super::session::{
+    self, ChatSession, Command, ParticipantPresence, ScheduleRequest, SessionCommand,
+};
 use super::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus, Specialist};
 use crate::auth::Caller;
 use crate::domain::{ParticipantType, Role, ScheduledId, SessionId, SpecialistId};
@@ -186,12 +188,12 @@ impl WsConnection {
                         if let Err(error) = scheduler::check_send_at(send_at, Utc::now()) {
                             return reply.err(error);
                         }
-                        SessionCommand::Schedule {
+                        SessionCommand::Schedule(ScheduleRequest {
                             client_msg_id,
                             body,
                             attachment_id,
                             send_at,
-                        }
+                        })
                     }
                 };
                 self.command(session_id, action, reply);

@@ -65,12 +65,7 @@ pub enum SessionCommand {
         attachment_id: Option<AttachmentId>,
     },
     /// A specialist's `message.send` with `send_at`: stored now, sent at that time.
-    Schedule {
-        client_msg_id: String,
-        body: Option<String>,
-        attachment_id: Option<AttachmentId>,
-        send_at: DateTime<Utc>,
-    },
+    Schedule(ScheduleRequest),
     Typing {
         is_typing: bool,
     },
@@ -101,10 +96,18 @@ pub enum SessionCommand {
     },
 }
 
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    pub client_msg_id: String,
+    pub body: Option<String>,
+    pub attachment_id: Option<AttachmentId>,
+    pub send_at: DateTime<Utc>,
+}
+
 impl SessionCommand {
     fn action(&self) -> Action {
         match self {
-            SessionCommand::Send { .. } | SessionCommand::Schedule { .. } => Action::Send,
+            SessionCommand::Send { .. } | SessionCommand::Schedule(_) => Action::Send,
             SessionCommand::Typing { .. } => Action::Typing,
             SessionCommand::Read { .. } => Action::Read,
             SessionCommand::Resume { .. } => Action::Resume,
@@ -357,21 +360,9 @@ impl ChatSession {
                 body,
                 attachment_id,
             ),
-            SessionCommand::Schedule {
-                client_msg_id,
-                body,
-                attachment_id,
-                send_at,
-            } => self.schedule(
-                ctx,
-                command.reply,
-                party,
-                sender,
-                client_msg_id,
-                body,
-                attachment_id,
-                send_at,
-            ),
+            SessionCommand::Schedule(request) => {
+                self.schedule(ctx, command.reply, party, sender, request)
+            }
             SessionCommand::Note { body } => self.add_note(ctx, command.reply, sender, body),
             SessionCommand::Typing { is_typing } => self.typing(ctx, sender, is_typing),
             SessionCommand::Read { seq } => self.mark_read(ctx, command.reply, sender, seq),
@@ -557,18 +548,20 @@ impl ChatSession {
 
     /// Stores a specialist's message for later and tells the scheduler. A resend of the
     /// same request (same `client_msg_id`) answers with the row stored the first time.
-    #[allow(clippy::too_many_arguments)]
     fn schedule(
         &mut self,
         ctx: &mut Context<Self>,
         reply: Reply,
         party: Party,
         sender: Participant,
-        client_msg_id: String,
-        body: Option<String>,
-        attachment_id: Option<AttachmentId>,
-        send_at: DateTime<Utc>,
+        request: ScheduleRequest,
     ) {
+        let ScheduleRequest {
+            client_msg_id,
+            body,
+            attachment_id,
+            send_at,
+        } = request;
         if party != Party::Specialist {
             return reply.err(Error::forbidden("only specialists schedule messages"));
         }
@@ -693,11 +686,11 @@ impl ChatSession {
             } else {
                 None
             };
-            Ok(Delivery::Sent {
+            Ok(Delivery::Sent(Box::new(SentScheduled {
                 message,
                 file,
                 updated,
-            })
+            })))
         });
         let done = msg.done;
         self.commit(ctx, work, move |this, result, _| {
@@ -713,16 +706,16 @@ impl ChatSession {
                 }
             };
             let _ = done.send(true);
-            let Delivery::Sent {
-                message: row,
-                file,
-                updated,
-            } = delivery
-            else {
+            let Delivery::Sent(sent) = delivery else {
                 log::info!("session {id}: scheduled message {scheduled} not sent");
                 return;
             };
             log::debug!("session {id}: scheduled message {scheduled} sent as {seq}");
+            let SentScheduled {
+                message: row,
+                file,
+                updated,
+            } = *sent;
             match updated {
                 Some(updated) => this.apply_row(updated),
                 None => {
@@ -1266,13 +1259,16 @@ impl ChatSession {
     }
 }
 
+struct SentScheduled {
+    message: db::messages::Message,
+    file: Option<db::attachments::Attachment>,
+    /// The session row, when the message was its first response.
+    updated: Option<db::sessions::ChatSession>,
+}
+
 /// What became of a due scheduled message.
 enum Delivery {
-    Sent {
-        message: db::messages::Message,
-        file: Option<db::attachments::Attachment>,
-        updated: Option<db::sessions::ChatSession>,
-    },
+    Sent(Box<SentScheduled>),
     Cancelled,
     /// Already sent or cancelled before it came due.
     Settled,
