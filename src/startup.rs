@@ -14,6 +14,7 @@ use actix::{Addr, Arbiter, Context};
 use crate::actors::dispatcher::Dispatcher;
 use crate::actors::persistence::Persistence;
 use crate::actors::registry::Registry;
+use crate::actors::scheduler::Scheduler;
 use crate::auth::{load_or_create_secret, TokenKeys};
 use crate::config::Config;
 use crate::db::{self, Db};
@@ -60,6 +61,7 @@ impl Application {
         // first, build the state with it, then run the actor on that address. It gets a
         // thread of its own, so walking a long queue never delays commits or frames.
         let (sender, receiver) = channel::channel(16);
+        let (scheduler_sender, scheduler_receiver) = channel::channel(16);
         let state = AppState {
             signups: Arc::new(RateLimiter::new(
                 config.visitor_signups_per_minute,
@@ -71,9 +73,11 @@ impl Application {
             persistence,
             dispatcher: Addr::new(sender),
             registry: Arc::new(Registry::default()),
+            scheduler: Addr::new(scheduler_sender),
             metrics,
         };
         let search_indexer = SearchIndexer::start(state.db.clone());
+        Context::with_receiver(scheduler_receiver).run(Scheduler::new(state.clone()));
         let for_dispatcher = state.clone();
         let dispatcher_thread = Arbiter::new();
         dispatcher_thread.spawn_fn(move || {

@@ -8,6 +8,7 @@ use actix::Addr;
 use crate::actors::dispatcher::Dispatcher;
 use crate::actors::persistence::Persistence;
 use crate::actors::registry::Registry;
+use crate::actors::scheduler::Scheduler;
 use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub persistence: Addr<Persistence>,
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Arc<Registry>,
+    pub scheduler: Addr<Scheduler>,
     pub metrics: Arc<Metrics>,
     pub signups: Arc<RateLimiter>,
 }

@@ -7,15 +7,19 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use chrono::Utc;
 use tokio::sync::mpsc;
 
 use super::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
 use super::registry::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
 use super::reply::Reply;
-use super::session::{self, ChatSession, Command, ParticipantPresence, SessionCommand, SetTags};
+use super::scheduler;
+use super::session::{
+    self, ChatSession, Command, ParticipantPresence, ScheduleRequest, SessionCommand, SetTags,
+};
 use super::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus, Specialist};
 use crate::auth::Caller;
-use crate::domain::{ParticipantType, Role, SessionId, SpecialistId};
+use crate::domain::{ParticipantType, Role, ScheduledId, SessionId, SpecialistId};
 use crate::error::Error;
 use crate::protocol::objects::Participant;
 use crate::protocol::{self, Frame, Request};
@@ -141,6 +145,7 @@ impl WsConnection {
                 | Request::SessionTransfer { .. }
                 | Request::SessionPickup { .. }
                 | Request::NoteAdd { .. }
+                | Request::MessageUnschedule { .. }
                 | Request::QueueWatch
                 | Request::QueueUnwatch
                 | Request::SessionTag { .. }
@@ -170,17 +175,32 @@ impl WsConnection {
                 attachment_id,
                 send_at,
             } => {
-                if send_at.is_some() {
-                    return reply.err(Error::bad_request(
-                        "send_at: scheduled messages are not available",
-                    ));
-                }
-                let action = SessionCommand::Send {
-                    client_msg_id: Some(client_msg_id),
-                    body,
-                    attachment_id,
+                let action = match send_at {
+                    None => SessionCommand::Send {
+                        client_msg_id: Some(client_msg_id),
+                        body,
+                        attachment_id,
+                    },
+                    Some(send_at) => {
+                        if !self.is_staff() {
+                            return reply
+                                .err(Error::forbidden("only specialists schedule messages"));
+                        }
+                        if let Err(error) = scheduler::check_send_at(send_at, Utc::now()) {
+                            return reply.err(error);
+                        }
+                        SessionCommand::Schedule(ScheduleRequest {
+                            client_msg_id,
+                            body,
+                            attachment_id,
+                            send_at,
+                        })
+                    }
                 };
                 self.command(session_id, action, reply);
+            }
+            Request::MessageUnschedule { scheduled_id } => {
+                self.unschedule(scheduled_id, reply, ctx)
             }
             Request::Typing {
                 session_id,
@@ -266,6 +286,21 @@ impl WsConnection {
             reply,
             action,
         });
+    }
+
+    fn unschedule(&self, id: ScheduledId, reply: Reply, ctx: &mut Context<Self>) {
+        let state = self.state.clone();
+        let caller = self.identity.caller;
+        ctx.spawn(
+            async move { scheduler::unschedule(&state, caller, id).await }
+                .into_actor(self)
+                .map(move |result, _, _| {
+                    reply.settle(result, |(), reference| Frame::MessageUnscheduled {
+                        reference,
+                        scheduled_id: id,
+                    })
+                }),
+        );
     }
 
     fn specialist(&self) -> Addr<Specialist> {

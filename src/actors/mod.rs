@@ -6,5 +6,6 @@ pub mod dispatcher;
 pub mod persistence;
 pub mod registry;
 pub mod reply;
+pub mod scheduler;
 pub mod session;
 pub mod specialist;

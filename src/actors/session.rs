@@ -13,21 +13,23 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::dispatcher::{AssignmentSettled, Enqueue};
 use super::persistence::{self, Transact};
 use super::registry::Peer;
 use super::reply::Reply;
+use super::scheduler::{Forget, Schedule};
 use crate::access::{self, Action, Party};
 use crate::auth::Caller;
 use crate::db::{self, messages::Page, sessions::SessionChanges};
 use crate::domain::{
-    inputs, AttachmentId, MessageId, MessageKind, ParticipantType, Priority, SessionEvent,
-    SessionId, SessionStatus, SpecialistId,
+    inputs, AttachmentId, MessageId, MessageKind, ParticipantType, Priority, ScheduledId,
+    ScheduledState, SessionEvent, SessionId, SessionStatus, SpecialistId,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::objects::{
     Attachment, Audience, Message, Participant, Session, SessionSpecialist, SessionView,
 };
@@ -62,6 +64,8 @@ pub enum SessionCommand {
         body: Option<String>,
         attachment_id: Option<AttachmentId>,
     },
+    /// A specialist's `message.send` with `send_at`: stored now, sent at that time.
+    Schedule(ScheduleRequest),
     Typing {
         is_typing: bool,
     },
@@ -92,10 +96,18 @@ pub enum SessionCommand {
     },
 }
 
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    pub client_msg_id: String,
+    pub body: Option<String>,
+    pub attachment_id: Option<AttachmentId>,
+    pub send_at: DateTime<Utc>,
+}
+
 impl SessionCommand {
     fn action(&self) -> Action {
         match self {
-            SessionCommand::Send { .. } => Action::Send,
+            SessionCommand::Send { .. } | SessionCommand::Schedule(_) => Action::Send,
             SessionCommand::Typing { .. } => Action::Typing,
             SessionCommand::Read { .. } => Action::Read,
             SessionCommand::Resume { .. } => Action::Resume,
@@ -106,6 +118,16 @@ impl SessionCommand {
             SessionCommand::Transfer { .. } => Action::Transfer,
         }
     }
+}
+
+/// From the scheduler: this session's scheduled message is due. `done` answers whether
+/// it is settled (sent, cancelled, or already neither pending); `false` or a dropped
+/// sender means the scheduler should try again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DeliverScheduled {
+    pub id: ScheduledId,
+    pub done: oneshot::Sender<bool>,
 }
 
 /// From the dispatcher: show the offer to the specialist.
@@ -338,6 +360,9 @@ impl ChatSession {
                 body,
                 attachment_id,
             ),
+            SessionCommand::Schedule(request) => {
+                self.schedule(ctx, command.reply, party, sender, request)
+            }
             SessionCommand::Note { body } => self.add_note(ctx, command.reply, sender, body),
             SessionCommand::Typing { is_typing } => self.typing(ctx, sender, is_typing),
             SessionCommand::Read { seq } => self.mark_read(ctx, command.reply, sender, seq),
@@ -462,30 +487,16 @@ impl ChatSession {
         caption: Option<String>,
         attachment_id: AttachmentId,
     ) {
-        let caption = caption.as_deref().map(str::trim).unwrap_or_default();
-        if caption.chars().count() > MAX_BODY_CHARS || caption.contains('\0') {
-            return reply.err(Error::bad_request(format!(
-                "body: at most {MAX_BODY_CHARS} characters, no NUL"
-            )));
-        }
-        let caption = caption.to_owned();
+        let caption = match caption_text(caption.as_deref()) {
+            Ok(caption) => caption,
+            Err(error) => return reply.err(error),
+        };
         let id = self.id;
         let uploader = sender.id;
         let db = self.state.db.clone();
         let lookup = async move {
-            db.run(move |conn| {
-                let file = db::attachments::find(conn, attachment_id)?
-                    .filter(|file| file.session_id == id)
-                    .ok_or_else(|| Error::not_found("no such attachment in this session"))?;
-                if Some(file.uploaded_by) != uploader {
-                    return Err(Error::forbidden("only its uploader may send an attachment"));
-                }
-                if db::attachments::is_sent(conn, attachment_id)? {
-                    return Err(Error::conflict("this attachment has already been sent"));
-                }
-                Ok(file)
-            })
-            .await
+            db.run(move |conn| attachment_to_send(conn, id, uploader, attachment_id))
+                .await
         };
         ctx.wait(
             lookup
@@ -533,6 +544,192 @@ impl ChatSession {
                 });
             }),
         );
+    }
+
+    /// Stores a specialist's message for later and tells the scheduler. A resend of the
+    /// same request (same `client_msg_id`) answers with the row stored the first time.
+    fn schedule(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reply: Reply,
+        party: Party,
+        sender: Participant,
+        request: ScheduleRequest,
+    ) {
+        let ScheduleRequest {
+            client_msg_id,
+            body,
+            attachment_id,
+            send_at,
+        } = request;
+        if party != Party::Specialist {
+            return reply.err(Error::forbidden("only specialists schedule messages"));
+        }
+        if client_msg_id.is_empty() || client_msg_id.chars().count() > 64 {
+            return reply.err(Error::bad_request("client_msg_id: 1 to 64 characters"));
+        }
+        let body = match attachment_id {
+            Some(_) => caption_text(body.as_deref()),
+            None => body_text(body.as_deref()),
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err(error) => return reply.err(error),
+        };
+        let Some(author) = sender.id else { return };
+        let id = self.id;
+        let row = db::scheduled_messages::ScheduledMessage {
+            id: ScheduledId::new(),
+            session_id: id,
+            specialist_id: SpecialistId(author),
+            body,
+            attachment_id,
+            client_msg_id,
+            // Postgres keeps microseconds: the reply shows the time as it is stored.
+            send_at: send_at.trunc_subsecs(6),
+            state: ScheduledState::Pending,
+            created_at: Utc::now(),
+            sent_at: None,
+            cancelled_at: None,
+            message_seq: None,
+        };
+        let work = Transact::new(move |conn| {
+            if let Some(attachment_id) = row.attachment_id {
+                attachment_to_send(conn, id, Some(author), attachment_id)?;
+            }
+            Ok(db::scheduled_messages::insert_or_find(conn, &row)?)
+        });
+        self.commit(ctx, work, move |this, result, _| match result {
+            Ok(stored) => {
+                if stored.state == ScheduledState::Pending {
+                    this.state.scheduler.do_send(Schedule {
+                        id: stored.id,
+                        session: id,
+                        send_at: stored.send_at,
+                    });
+                }
+                let reference = reply.reference();
+                reply.ok(Frame::MessageScheduled {
+                    reference,
+                    scheduled_id: stored.id,
+                    send_at: stored.send_at,
+                });
+            }
+            Err(error) => reply.err(error),
+        });
+    }
+
+    /// Sends a due scheduled message as an ordinary message of its specialist, or
+    /// cancels it when the session has ended or is no longer theirs. The message insert
+    /// and the row's `sent` mark commit together, so a crash can neither lose nor repeat
+    /// it; a row that is no longer pending is left alone.
+    fn deliver_scheduled(&mut self, ctx: &mut Context<Self>, msg: DeliverScheduled) {
+        let Some(row) = self.row() else {
+            let _ = msg.done.send(true);
+            return;
+        };
+        let id = self.id;
+        let scheduled = msg.id;
+        let current = row
+            .specialist_id
+            .filter(|_| row.status == SessionStatus::Active);
+        let first_response = row.first_response_at.is_none();
+        let seq = self.next_seq();
+        let now = Utc::now();
+        let work = Transact::new(move |conn| {
+            let Some(pending) = db::scheduled_messages::lock_pending(conn, scheduled)? else {
+                return Ok(Delivery::Settled);
+            };
+            if current != Some(pending.specialist_id) {
+                db::scheduled_messages::cancel(conn, scheduled)?;
+                return Ok(Delivery::Cancelled);
+            }
+            let file = match pending.attachment_id {
+                Some(attachment_id) => {
+                    let author = Some(pending.specialist_id.0);
+                    match attachment_to_send(conn, id, author, attachment_id) {
+                        Ok(file) => Some(file),
+                        Err(error) if error.code != ErrorCode::Internal => {
+                            db::scheduled_messages::cancel(conn, scheduled)?;
+                            return Ok(Delivery::Cancelled);
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                None => None,
+            };
+            let message = db::messages::Message {
+                id: MessageId::new(),
+                session_id: id,
+                seq,
+                sender_type: ParticipantType::Specialist,
+                sender_id: Some(pending.specialist_id.0),
+                kind: if file.is_some() {
+                    MessageKind::File
+                } else {
+                    MessageKind::Text
+                },
+                body: pending.body.clone(),
+                attachment_id: pending.attachment_id,
+                // Derived from the row, so the message is recognisably this row's.
+                client_msg_id: Some(format!("scheduled-{scheduled}")),
+                created_at: now,
+            };
+            db::messages::insert_batch(conn, std::slice::from_ref(&message))?;
+            db::scheduled_messages::mark_sent(conn, scheduled, seq, now)?;
+            let updated = if first_response {
+                let changes = SessionChanges {
+                    first_response_at: Some(Some(now)),
+                    ..Default::default()
+                };
+                Some(db::sessions::update(conn, id, &changes)?)
+            } else {
+                None
+            };
+            Ok(Delivery::Sent(Box::new(SentScheduled {
+                message,
+                file,
+                updated,
+            })))
+        });
+        let done = msg.done;
+        self.commit(ctx, work, move |this, result, _| {
+            let delivery = match result {
+                Ok(delivery) => delivery,
+                Err(error) => {
+                    log::warn!(
+                        "session {id}: scheduled message {scheduled} not sent: {}",
+                        error.message
+                    );
+                    let _ = done.send(false);
+                    return;
+                }
+            };
+            let _ = done.send(true);
+            let Delivery::Sent(sent) = delivery else {
+                log::info!("session {id}: scheduled message {scheduled} not sent");
+                return;
+            };
+            log::debug!("session {id}: scheduled message {scheduled} sent as {seq}");
+            let SentScheduled {
+                message: row,
+                file,
+                updated,
+            } = *sent;
+            match updated {
+                Some(updated) => this.apply_row(updated),
+                None => {
+                    if let Some(view) = this.view.as_mut() {
+                        view.row.last_seq = row.seq;
+                    }
+                }
+            }
+            let name = this.view.as_ref().and_then(|v| v.specialist_name.clone());
+            let mut message = Message::from_row(&row, name);
+            message.attachment = file.as_ref().map(Attachment::from);
+            this.remember(message.clone());
+            this.fan_out(&Frame::MessageNew { message }, false, None);
+        });
     }
 
     fn add_note(
@@ -767,10 +964,14 @@ impl ChatSession {
                 Some(actor),
                 serde_json::json!({}),
             )?;
-            Ok(row)
+            let cancelled = db::scheduled_messages::cancel_for_session(conn, id)?;
+            Ok((row, cancelled))
         });
         self.commit(ctx, work, move |this, result, _| match result {
-            Ok(row) => {
+            Ok((row, cancelled)) => {
+                if !cancelled.is_empty() {
+                    this.state.scheduler.do_send(Forget(cancelled));
+                }
                 this.apply_row(row);
                 let ended_by = Participant {
                     kind: by.kind,
@@ -1058,6 +1259,21 @@ impl ChatSession {
     }
 }
 
+struct SentScheduled {
+    message: db::messages::Message,
+    file: Option<db::attachments::Attachment>,
+    /// The session row, when the message was its first response.
+    updated: Option<db::sessions::ChatSession>,
+}
+
+/// What became of a due scheduled message.
+enum Delivery {
+    Sent(Box<SentScheduled>),
+    Cancelled,
+    /// Already sent or cancelled before it came due.
+    Settled,
+}
+
 enum Requeue {
     Transfer {
         by: Participant,
@@ -1090,6 +1306,37 @@ fn audience_of(party: Party) -> Audience {
         Party::Specialist | Party::Admin => Audience::Staff,
         Party::Bot => Audience::Bot,
     }
+}
+
+/// The attachment `uploader` may send in session `id`: uploaded there by them and not in
+/// any message yet.
+fn attachment_to_send(
+    conn: &mut diesel::PgConnection,
+    id: SessionId,
+    uploader: Option<Uuid>,
+    attachment_id: AttachmentId,
+) -> Result<db::attachments::Attachment> {
+    let file = db::attachments::find(conn, attachment_id)?
+        .filter(|file| file.session_id == id)
+        .ok_or_else(|| Error::not_found("no such attachment in this session"))?;
+    if Some(file.uploaded_by) != uploader {
+        return Err(Error::forbidden("only its uploader may send an attachment"));
+    }
+    if db::attachments::is_sent(conn, attachment_id)? {
+        return Err(Error::conflict("this attachment has already been sent"));
+    }
+    Ok(file)
+}
+
+/// A caption: trimmed, at most 4000 characters, possibly empty.
+fn caption_text(raw: Option<&str>) -> Result<String> {
+    let caption = raw.map(str::trim).unwrap_or_default();
+    if caption.chars().count() > MAX_BODY_CHARS || caption.contains('\0') {
+        return Err(Error::bad_request(format!(
+            "body: at most {MAX_BODY_CHARS} characters, no NUL"
+        )));
+    }
+    Ok(caption.to_owned())
 }
 
 /// A message body: trimmed, 1 to 4000 characters.
@@ -1342,6 +1589,18 @@ impl Handler<SetArchived> for ChatSession {
             });
             let _ = answer.send(session);
         }));
+    }
+}
+
+impl Handler<DeliverScheduled> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: DeliverScheduled, ctx: &mut Context<Self>) {
+        self.last_activity = Instant::now();
+        if !self.loaded {
+            return;
+        }
+        self.deliver_scheduled(ctx, msg);
     }
 }
 

@@ -10,6 +10,7 @@ pub mod canned_responses;
 pub mod events;
 pub mod messages;
 pub mod read_cursors;
+pub mod scheduled_messages;
 pub mod schema;
 pub mod search;
 pub mod session_tags;

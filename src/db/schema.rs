@@ -117,6 +117,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    scheduled_messages (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        specialist_id -> Uuid,
+        body -> Text,
+        attachment_id -> Nullable<Uuid>,
+        client_msg_id -> Text,
+        send_at -> Timestamptz,
+        state -> Text,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        message_seq -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
     session_events (id) {
         id -> Int8,
         session_id -> Uuid,
@@ -178,6 +195,9 @@ diesel::joinable!(chat_sessions -> visitors (visitor_id));
 diesel::joinable!(messages -> attachments (attachment_id));
 diesel::joinable!(messages -> chat_sessions (session_id));
 diesel::joinable!(read_cursors -> chat_sessions (session_id));
+diesel::joinable!(scheduled_messages -> attachments (attachment_id));
+diesel::joinable!(scheduled_messages -> chat_sessions (session_id));
+diesel::joinable!(scheduled_messages -> specialists (specialist_id));
 diesel::joinable!(session_events -> chat_sessions (session_id));
 diesel::joinable!(session_specialists -> chat_sessions (session_id));
 diesel::joinable!(session_specialists -> specialists (specialist_id));
@@ -190,6 +210,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_sessions,
     messages,
     read_cursors,
+    scheduled_messages,
     search_messages,
     search_progress,
     session_events,

@@ -218,7 +218,9 @@ pub fn sessions_behind(
         // One snapshot for the clock and the rows, so nothing committed after the
         // clock was read can have been missed by the rows.
         diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(conn)?;
-        let now = diesel::sql_query("SELECT now() AS now").get_result::<Now>(conn)?.now;
+        let now = diesel::sql_query("SELECT now() AS now")
+            .get_result::<Now>(conn)?
+            .now;
         let behind = "SELECT s.id FROM chat_sessions s \
                       LEFT JOIN search_progress p ON p.session_id = s.id \
                       WHERE s.last_seq > coalesce(p.indexed_seq, 0)";

@@ -133,6 +133,15 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Where a scheduled message stands: waiting for its time, sent, or not to be sent.
+    ScheduledState {
+        Pending => "pending",
+        Sent => "sent",
+        Cancelled => "cancelled",
+    }
+);
+
 impl Priority {
     /// Rank in the queue: a higher rank is served first.
     pub fn rank(self) -> u8 {

@@ -88,3 +88,7 @@ id_type!(
     /// A canned response: a specialist's own or a shared one.
     CannedResponseId
 );
+id_type!(
+    /// One message scheduled by a specialist for later.
+    ScheduledId
+);

@@ -6,7 +6,10 @@ mod enums;
 mod ids;
 pub mod inputs;
 
-pub use enums::{MessageKind, ParticipantType, Priority, Role, SessionEvent, SessionStatus};
+pub use enums::{
+    MessageKind, ParticipantType, Priority, Role, ScheduledState, SessionEvent, SessionStatus,
+};
 pub use ids::{
-    AttachmentId, BotId, CannedResponseId, MessageId, SessionId, SpecialistId, VisitorId,
+    AttachmentId, BotId, CannedResponseId, MessageId, ScheduledId, SessionId, SpecialistId,
+    VisitorId,
 };

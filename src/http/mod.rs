@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pages;
 pub mod queue;
 pub mod rate_limit;
+pub mod scheduled;
 pub mod sessions;
 pub mod specialists;
 pub mod stats;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(bots::configure)
                 .configure(sessions::configure)
                 .configure(conversations::configure)
+                .configure(scheduled::configure)
                 .configure(attachments::configure)
                 .configure(queue::configure)
                 .configure(stats::configure)

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attachments, bots, canned_responses, conversations, health, login, queue, sessions,
+    attachments, bots, canned_responses, conversations, health, login, queue, scheduled, sessions,
     specialists, stats, visitors, workspace,
 };
 
@@ -43,6 +43,7 @@ use super::{
         sessions::show_transcript,
         sessions::end,
         conversations::list,
+        scheduled::list,
         attachments::upload,
         attachments::download,
         queue::queue,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::domain::{AttachmentId, Priority, SessionId, SpecialistId};
+use crate::domain::{AttachmentId, Priority, ScheduledId, SessionId, SpecialistId};
 use crate::error::Error;
 
 /// Longest `ref` a client may attach to a request.
@@ -25,6 +25,8 @@ pub enum Request {
         #[serde(default)]
         send_at: Option<DateTime<Utc>>,
     },
+    #[serde(rename = "message.unschedule")]
+    MessageUnschedule { scheduled_id: ScheduledId },
     #[serde(rename = "typing")]
     Typing {
         session_id: SessionId,
@@ -123,6 +125,7 @@ impl Request {
     pub fn name(&self) -> &'static str {
         match self {
             Request::MessageSend { .. } => "message.send",
+            Request::MessageUnschedule { .. } => "message.unschedule",
             Request::Typing { .. } => "typing",
             Request::Read { .. } => "read",
             Request::SessionResume { .. } => "session.resume",

@@ -288,3 +288,23 @@ impl Session {
         }
     }
 }
+
+/// A scheduled message as listed to the session's specialists and admins.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScheduledMessage {
+    pub id: crate::domain::ScheduledId,
+    pub body: String,
+    pub send_at: DateTime<Utc>,
+    pub state: crate::domain::ScheduledState,
+}
+
+impl From<db::scheduled_messages::ScheduledMessage> for ScheduledMessage {
+    fn from(row: db::scheduled_messages::ScheduledMessage) -> Self {
+        Self {
+            id: row.id,
+            body: row.body,
+            send_at: row.send_at,
+            state: row.state,
+        }
+    }
+}

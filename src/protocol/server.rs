@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::client::SpecialistStatus;
 use super::objects::{Message, Participant, Session, SessionSpecialist};
-use crate::domain::SessionId;
+use crate::domain::{ScheduledId, SessionId};
 use crate::error::ErrorCode;
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +37,19 @@ pub enum Frame {
         #[serde(skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<String>,
         message: Message,
+    },
+    #[serde(rename = "message.scheduled")]
+    MessageScheduled {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        scheduled_id: ScheduledId,
+        send_at: DateTime<Utc>,
+    },
+    #[serde(rename = "message.unscheduled")]
+    MessageUnscheduled {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        scheduled_id: ScheduledId,
     },
     #[serde(rename = "message.new")]
     MessageNew { message: Message },

@@ -1,0 +1,232 @@
+//! Scheduler: sends scheduled messages at their time (SPEC section 10). It holds the
+//! pending rows' times in memory, loaded from Postgres at start-up so nothing is lost by
+//! a restart, and keeps a single timer for the earliest one. When a row is due it asks
+//! the session's `ChatSession` actor to deliver it: the session actor stays the only
+//! writer of its messages, and decides whether the row is sent or cancelled. A delivery
+//! that could not settle (database away, actor gone) is tried again a little later.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use super::session::{ChatSession, DeliverScheduled};
+use crate::auth::Caller;
+use crate::db;
+use crate::domain::{ScheduledId, SessionId, SpecialistId};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// How far ahead a message may be scheduled.
+pub const MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// Wait before trying a delivery or the start-up load again after a failure.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Checks that `send_at` is in the future and at most [`MAX_AHEAD`] after `now`.
+pub fn check_send_at(send_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    if send_at <= now {
+        return Err(Error::bad_request("send_at: must be in the future"));
+    }
+    if send_at > now + MAX_AHEAD {
+        return Err(Error::bad_request(
+            "send_at: at most 7 days ahead of the server's clock",
+        ));
+    }
+    Ok(())
+}
+
+/// A new pending row to wait for.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Schedule {
+    pub id: ScheduledId,
+    pub session: SessionId,
+    pub send_at: DateTime<Utc>,
+}
+
+/// Rows that are no longer pending (unscheduled, or cancelled with their session).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forget(pub Vec<ScheduledId>);
+
+pub struct Scheduler {
+    state: AppState,
+    /// Pending rows in the order they are due.
+    due: BTreeSet<(DateTime<Utc>, ScheduledId)>,
+    pending: HashMap<ScheduledId, (DateTime<Utc>, SessionId)>,
+    /// The one timer, set for the earliest row, and when it fires.
+    timer: Option<(DateTime<Utc>, SpawnHandle)>,
+}
+
+impl Scheduler {
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state,
+            due: BTreeSet::new(),
+            pending: HashMap::new(),
+            timer: None,
+        }
+    }
+
+    fn add(&mut self, id: ScheduledId, session: SessionId, send_at: DateTime<Utc>) {
+        self.remove(id);
+        self.due.insert((send_at, id));
+        self.pending.insert(id, (send_at, session));
+    }
+
+    fn remove(&mut self, id: ScheduledId) {
+        if let Some((send_at, _)) = self.pending.remove(&id) {
+            self.due.remove(&(send_at, id));
+        }
+    }
+
+    /// Sets the timer for the earliest row, unless it is already set for that time.
+    fn arm(&mut self, ctx: &mut Context<Self>) {
+        let earliest = self.due.first().map(|(at, _)| *at);
+        if self.timer.as_ref().map(|(at, _)| *at) == earliest {
+            return;
+        }
+        if let Some((_, handle)) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        let Some(at) = earliest else { return };
+        let delay = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let handle = ctx.run_later(delay, |this, ctx| {
+            this.timer = None;
+            this.fire(ctx);
+        });
+        self.timer = Some((at, handle));
+    }
+
+    /// Hands every due row to its session's actor, then waits for the next one.
+    fn fire(&mut self, ctx: &mut Context<Self>) {
+        let now = Utc::now();
+        while let Some((send_at, id)) = self.due.first().copied() {
+            if send_at > now {
+                break;
+            }
+            let Some((_, session)) = self.pending.get(&id).copied() else {
+                self.due.remove(&(send_at, id));
+                continue;
+            };
+            self.remove(id);
+            self.deliver(id, session, ctx);
+        }
+        self.arm(ctx);
+    }
+
+    fn deliver(&mut self, id: ScheduledId, session: SessionId, ctx: &mut Context<Self>) {
+        let (done, settled) = oneshot::channel();
+        ChatSession::get(&self.state, session).do_send(DeliverScheduled { id, done });
+        ctx.spawn(
+            async move { settled.await.unwrap_or(false) }
+                .into_actor(self)
+                .map(move |settled, this, ctx| {
+                    if !settled {
+                        log::warn!("scheduled message {id} of session {session}: retrying");
+                        let retry_at = Utc::now() + RETRY;
+                        this.add(id, session, retry_at);
+                        this.arm(ctx);
+                    }
+                }),
+        );
+    }
+
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let db = self.state.db.clone();
+        ctx.spawn(
+            async move {
+                db.run(|conn| Ok(db::scheduled_messages::all_pending(conn)?))
+                    .await
+            }
+            .into_actor(self)
+            .map(|result, this, ctx| match result {
+                Ok(rows) => {
+                    log::info!("scheduler: {} pending scheduled messages", rows.len());
+                    for (id, session, send_at) in rows {
+                        this.add(id, session, send_at);
+                    }
+                    this.arm(ctx);
+                }
+                Err(error) => {
+                    log::warn!("scheduler: could not load: {}", error.message);
+                    ctx.run_later(RETRY, |this, ctx| this.load(ctx));
+                }
+            }),
+        );
+    }
+}
+
+impl Actor for Scheduler {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.load(ctx);
+    }
+}
+
+impl Handler<Schedule> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, msg: Schedule, ctx: &mut Context<Self>) {
+        self.add(msg.id, msg.session, msg.send_at);
+        self.arm(ctx);
+    }
+}
+
+impl Handler<Forget> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, Forget(ids): Forget, ctx: &mut Context<Self>) {
+        for id in ids {
+            self.remove(id);
+        }
+        self.arm(ctx);
+    }
+}
+
+/// `message.unschedule`: only the specialist who scheduled it, or an admin; a row that
+/// was already sent or cancelled is a conflict.
+pub async fn unschedule(state: &AppState, caller: Caller, id: ScheduledId) -> Result<()> {
+    state
+        .db
+        .run(move |conn| {
+            let row = db::scheduled_messages::find(conn, id)?
+                .ok_or_else(|| Error::not_found("no such scheduled message"))?;
+            if !caller.is_admin() && row.specialist_id != SpecialistId(caller.id) {
+                return Err(Error::forbidden(
+                    "only its author or an admin may unschedule a message",
+                ));
+            }
+            db::scheduled_messages::cancel(conn, id)?
+                .ok_or_else(|| Error::conflict("this message was already sent or cancelled"))?;
+            Ok(())
+        })
+        .await?;
+    state.scheduler.do_send(Forget(vec![id]));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn send_at_must_be_in_the_future_and_within_seven_days() {
+        let now = Utc::now();
+        for refused in [
+            now,
+            now - chrono::TimeDelta::seconds(1),
+            now + MAX_AHEAD + chrono::TimeDelta::seconds(1),
+        ] {
+            let error = check_send_at(refused, now).unwrap_err();
+            assert_eq!(error.code, ErrorCode::BadRequest, "{refused}");
+        }
+        for accepted in [now + chrono::TimeDelta::seconds(1), now + MAX_AHEAD] {
+            assert!(check_send_at(accepted, now).is_ok(), "{accepted}");
+        }
+    }
+}

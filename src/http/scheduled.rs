@@ -1,0 +1,72 @@
+//! `GET /api/v1/sessions/{id}/scheduled` (SPEC section 10): a session's scheduled
+//! messages, for the specialists the session is or was assigned to and for admins.
+//! Scheduling and unscheduling happen over the WebSocket (`message.send` with `send_at`,
+//! `message.unschedule`).
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::db;
+use crate::domain::{Role, SessionId, SpecialistId};
+use crate::error::{Error, ErrorResponse, Result};
+use crate::protocol::objects::ScheduledMessage;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct ScheduledList {
+    /// By `send_at`, earliest first.
+    pub scheduled: Vec<ScheduledMessage>,
+}
+
+/// The session's scheduled messages: pending, sent and cancelled.
+#[utoipa::path(
+    operation_id = "list_scheduled_messages",
+    context_path = "/api/v1",
+    tag = "sessions",
+    params(("id" = SessionId, Path)),
+    responses(
+        (status = 200, body = ScheduledList),
+        (status = 401, description = "Not authenticated", body = ErrorResponse),
+        (status = 403, description = "Not a specialist of the session, nor an admin",
+            body = ErrorResponse),
+        (status = 404, description = "No such session", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/sessions/{id}/scheduled")]
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+) -> Result<HttpResponse> {
+    if !matches!(caller.role, Role::Specialist | Role::Admin) {
+        return Err(Error::forbidden(
+            "only specialists and admins see scheduled messages",
+        ));
+    }
+    let id = id.into_inner();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let session =
+                db::sessions::find(conn, id)?.ok_or_else(|| Error::not_found("no such session"))?;
+            let specialist = SpecialistId(caller.id);
+            let allowed = caller.is_admin()
+                || session.specialist_id == Some(specialist)
+                || db::scheduled_messages::was_assigned(conn, id, specialist)?;
+            if !allowed {
+                return Err(Error::forbidden("not a specialist of this session"));
+            }
+            Ok(db::scheduled_messages::for_session(conn, id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ScheduledList {
+        scheduled: rows.into_iter().map(ScheduledMessage::from).collect(),
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list);
+}
