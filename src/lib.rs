@@ -18,3 +18,4 @@ pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod transcript;
+pub mod webhooks;

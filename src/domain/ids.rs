@@ -84,3 +84,11 @@ id_type!(
     /// One uploaded file.
     AttachmentId
 );
+id_type!(
+    /// A webhook subscription.
+    WebhookId
+);
+id_type!(
+    /// One event in the webhook outbox; receivers dedupe deliveries by it.
+    WebhookEventId
+);

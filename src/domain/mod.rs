@@ -7,4 +7,6 @@ mod ids;
 pub mod inputs;
 
 pub use enums::{MessageKind, ParticipantType, Priority, Role, SessionEvent, SessionStatus};
-pub use ids::{AttachmentId, BotId, MessageId, SessionId, SpecialistId, VisitorId};
+pub use ids::{
+    AttachmentId, BotId, MessageId, SessionId, SpecialistId, VisitorId, WebhookEventId, WebhookId,
+};

@@ -14,6 +14,7 @@ pub mod sessions;
 pub mod specialists;
 pub mod stats;
 pub mod visitors;
+pub mod webhooks;
 pub mod ws;
 
 use std::time::Instant;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(attachments::configure)
                 .configure(queue::configure)
                 .configure(stats::configure)
+                .configure(webhooks::configure)
                 .configure(openapi::configure)
                 .default_service(web::to(api_not_found)),
         )

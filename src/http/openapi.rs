@@ -8,7 +8,9 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attachments, bots, health, login, queue, sessions, specialists, stats, visitors};
+use super::{
+    attachments, bots, health, login, queue, sessions, specialists, stats, visitors, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,6 +45,10 @@ use super::{attachments, bots, health, login, queue, sessions, specialists, stat
         attachments::download,
         queue::queue,
         stats::stats,
+        webhooks::create,
+        webhooks::list,
+        webhooks::remove,
+        webhooks::deliveries,
     ),
     modifiers(&BearerAuth)
 )]
