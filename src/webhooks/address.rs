@@ -148,7 +148,7 @@ mod tests {
         }
     }
 
-    #[actix_web::rt::test]
+    #[tokio::test]
     async fn loopback_is_refused_unless_allowed() {
         let url = WebhookUrl::parse("http://127.0.0.1:9/hook").unwrap();
         assert!(url.resolve(false).await.is_err());
