@@ -97,11 +97,8 @@ impl Application {
         });
 
         // Events left in the outbox by a crash are delivered from the first poll on.
-        let deliverer_thread = deliverer::start(
-            state.db.clone(),
-            webhooks,
-            config.webhook_allow_private,
-        );
+        let deliverer_thread =
+            deliverer::start(state.db.clone(), webhooks, config.webhook_allow_private);
 
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {

@@ -1492,7 +1492,13 @@ pub async fn start_session(
         }
         let row = db::sessions::insert(conn, &new)?;
         let actor = Some((ParticipantType::Visitor, Some(visitor.0)));
-        db::events::record(conn, row.id, SessionEvent::Queued, actor, serde_json::json!({}))?;
+        db::events::record(
+            conn,
+            row.id,
+            SessionEvent::Queued,
+            actor,
+            serde_json::json!({}),
+        )?;
         let created = WebhookEvent::SessionCreated;
         outbox::session_changed(conn, &webhooks, created, row.id, actor)?;
         db::sessions::find_view(conn, row.id)?.ok_or_else(|| Error::internal("session vanished"))

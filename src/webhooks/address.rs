@@ -143,7 +143,12 @@ mod tests {
     fn only_http_and_https_urls_with_a_host_are_accepted() {
         assert!(WebhookUrl::parse("https://example.com/hook").is_ok());
         assert!(WebhookUrl::parse("http://example.com:8080/hook").is_ok());
-        for url in ["ftp://example.com/", "file:///etc/passwd", "example.com", "http://"] {
+        for url in [
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "example.com",
+            "http://",
+        ] {
             assert!(WebhookUrl::parse(url).is_err(), "{url} is refused");
         }
     }

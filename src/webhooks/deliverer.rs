@@ -5,8 +5,8 @@
 //! A supervisor loop wakes when a commit wrote to the outbox and at least once a
 //! second, so events committed just before a crash are picked up after the restart and
 //! retries fall due without anyone waking it. Each webhook with due deliveries gets a
-//! worker task of its own: a receiver that hangs holds up its own worker (until the
-//! request timeout), never the other webhooks. Every attempt is recorded; failures are
+//! worker task of its own that delivers them one at a time, oldest first: a receiver
+//! that hangs holds up its own queue (each request times out), never the other webhooks. Every attempt is recorded; failures are
 //! retried with exponential backoff until 24 hours after the event.
 
 use std::collections::HashMap;
@@ -17,7 +17,6 @@ use std::time::Duration;
 use actix::Arbiter;
 use actix_web::http::header::CONTENT_TYPE;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::address::WebhookUrl;
@@ -34,8 +33,6 @@ const POLL: Duration = Duration::from_secs(1);
 const FAN_OUT_BATCH: i64 = 1000;
 /// Due deliveries a worker loads at a time.
 const WORKER_BATCH: i64 = 100;
-/// Requests one webhook has in flight at most.
-const PER_WEBHOOK_CONCURRENCY: usize = 4;
 /// Longest a receiver may take to answer one delivery.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after the event failed deliveries are retried.
@@ -131,17 +128,14 @@ async fn deliver_due(shared: Rc<Shared>, id: WebhookId) {
                 return;
             }
         };
-        let webhook = Rc::new(webhook);
-        futures_util::stream::iter(due)
-            .for_each_concurrent(PER_WEBHOOK_CONCURRENCY, |due| {
-                attempt(shared.clone(), webhook.clone(), due)
-            })
-            .await;
+        for due in due {
+            attempt(&shared, &webhook, due).await;
+        }
     }
 }
 
 /// Makes one attempt and records it.
-async fn attempt(shared: Rc<Shared>, webhook: Rc<Webhook>, due: Due) {
+async fn attempt(shared: &Shared, webhook: &Webhook, due: Due) {
     let body = serde_json::to_vec(&Envelope {
         id: due.event_id,
         event: &due.event,
@@ -149,9 +143,12 @@ async fn attempt(shared: Rc<Shared>, webhook: Rc<Webhook>, due: Due) {
         data: &due.data,
     })
     .expect("a JSON value serializes");
-    let (status_code, error) = match post(&shared, &webhook, body).await {
+    let (status_code, error) = match post(shared, webhook, body).await {
         Ok(status) if (200..300).contains(&status) => (Some(status), None),
-        Ok(status) => (Some(status), Some(format!("the receiver answered {status}"))),
+        Ok(status) => (
+            Some(status),
+            Some(format!("the receiver answered {status}")),
+        ),
         Err(error) => (None, Some(error)),
     };
     let outcome = if error.is_none() {
@@ -160,7 +157,11 @@ async fn attempt(shared: Rc<Shared>, webhook: Rc<Webhook>, due: Due) {
         retry_after(due.created_at, due.attempts + 1, Utc::now())
     };
     if let Some(error) = &error {
-        log::debug!("webhook {}: event {} failed: {error}", webhook.id, due.event_id);
+        log::debug!(
+            "webhook {}: event {} failed: {error}",
+            webhook.id,
+            due.event_id
+        );
     }
     let webhook_id = webhook.id;
     let recorded = shared
@@ -178,7 +179,10 @@ async fn attempt(shared: Rc<Shared>, webhook: Rc<Webhook>, due: Due) {
         .await;
     if let Err(error) = recorded {
         // The delivery stays due and is attempted again: at least once, not at most.
-        log::warn!("webhook {webhook_id}: attempt not recorded: {}", error.message);
+        log::warn!(
+            "webhook {webhook_id}: attempt not recorded: {}",
+            error.message
+        );
     }
 }
 
@@ -205,7 +209,9 @@ async fn post(shared: &Shared, webhook: &Webhook, body: Vec<u8>) -> Result<u16, 
 /// When to try again after the `attempts`-th failure: 1 s, 2 s, 4 s, … at most an hour
 /// apart, and not at all once that would be more than 24 hours after the event.
 fn retry_after(event_at: DateTime<Utc>, attempts: i32, now: DateTime<Utc>) -> Outcome {
-    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     let delay = FIRST_RETRY
         .saturating_mul(2u32.saturating_pow(exponent))
         .min(LONGEST_RETRY);
