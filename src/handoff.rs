@@ -22,6 +22,7 @@ use crate::domain::{
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::objects::{Audience, Session, SessionView};
 use crate::state::AppState;
+use crate::webhooks::{outbox, WebhookEvent, Webhooks};
 
 /// Most transcript entries one handoff may carry.
 pub const MAX_TRANSCRIPT: usize = 1000;
@@ -180,8 +181,12 @@ pub async fn hand_off(
     let checked = check(handoff, bot, key.clone())?;
     let stored = state
         .db
-        .run(move |conn| conn.transaction(|conn| store(conn, bot, checked)))
+        .run({
+            let webhooks = state.webhooks.clone();
+            move |conn| conn.transaction(|conn| store(conn, &webhooks, bot, checked))
+        })
         .await;
+    state.webhooks.committed();
     let handed_off = match (stored, key) {
         // Two retries raced and the other one won: its session is ours too.
         (Err(error), Some(key)) if error.code == ErrorCode::Conflict => {
@@ -216,7 +221,12 @@ pub async fn hand_off(
     Ok(handed_off)
 }
 
-fn store(conn: &mut diesel::PgConnection, bot: BotId, checked: Checked) -> Result<HandedOff> {
+fn store(
+    conn: &mut diesel::PgConnection,
+    webhooks: &Webhooks,
+    bot: BotId,
+    checked: Checked,
+) -> Result<HandedOff> {
     if let Some(key) = checked.session.idempotency_key.as_deref() {
         if let Some(view) = db::sessions::find_by_idempotency_key(conn, bot, key)? {
             return Ok(HandedOff {
@@ -277,13 +287,16 @@ fn store(conn: &mut diesel::PgConnection, bot: BotId, checked: Checked) -> Resul
         )
         .collect();
     db::messages::insert_batch(conn, &messages)?;
+    let actor = Some((ParticipantType::Bot, Some(bot.0)));
     db::events::record(
         conn,
         row.id,
         SessionEvent::Queued,
-        Some((ParticipantType::Bot, Some(bot.0))),
+        actor,
         serde_json::json!({ "handoff": true }),
     )?;
+    outbox::session_changed(conn, webhooks, WebhookEvent::SessionCreated, row.id, actor)?;
+    outbox::messages_created(conn, webhooks, &messages)?;
     let view = db::sessions::find_view(conn, row.id)?
         .ok_or_else(|| Error::internal("handed-off session vanished"))?;
     Ok(HandedOff {

@@ -20,3 +20,4 @@ pub mod search;
 pub mod startup;
 pub mod state;
 pub mod transcript;
+pub mod webhooks;

@@ -22,6 +22,7 @@ use crate::http::{self, rate_limit::RateLimiter};
 use crate::metrics::Metrics;
 use crate::search::SearchIndexer;
 use crate::state::AppState;
+use crate::webhooks::{deliverer, Webhooks};
 
 pub struct Application {
     port: u16,
@@ -30,6 +31,7 @@ pub struct Application {
     dispatcher_thread: StopOnDrop,
     /// Held so the indexer runs as long as the application.
     _search_indexer: Addr<SearchIndexer>,
+    deliverer_thread: StopOnDrop,
 }
 
 /// Stops the dispatcher's thread with the application, also when a test drops a
@@ -56,7 +58,24 @@ impl Application {
 
         let metrics = Arc::new(Metrics::default());
         let pool = db::pool(&config.database_url, config.db_pool_size);
-        let persistence = Persistence::start(pool.clone(), config.db_writers, metrics.clone());
+        let webhooks = Arc::new(Webhooks::default());
+        let subscribed = {
+            let pool = pool.clone();
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = pool.get()?;
+                Ok::<_, crate::error::Error>(db::webhooks::subscribed_events(&mut conn)?)
+            })
+            .await??
+        };
+        webhooks
+            .subscriptions
+            .set(subscribed.iter().map(Vec::as_slice));
+        let persistence = Persistence::start(
+            pool.clone(),
+            config.db_writers,
+            metrics.clone(),
+            webhooks.clone(),
+        );
         // The dispatcher and the state refer to each other: make the actor's address
         // first, build the state with it, then run the actor on that address. It gets a
         // thread of its own, so walking a long queue never delays commits or frames.
@@ -75,6 +94,7 @@ impl Application {
             registry: Arc::new(Registry::default()),
             scheduler: Addr::new(scheduler_sender),
             metrics,
+            webhooks: webhooks.clone(),
         };
         let search_indexer = SearchIndexer::start(state.db.clone());
         Context::with_receiver(scheduler_receiver).run(Scheduler::new(state.clone()));
@@ -83,6 +103,10 @@ impl Application {
         dispatcher_thread.spawn_fn(move || {
             Context::with_receiver(receiver).run(Dispatcher::new(for_dispatcher));
         });
+
+        // Events left in the outbox by a crash are delivered from the first poll on.
+        let deliverer_thread =
+            deliverer::start(state.db.clone(), webhooks, config.webhook_allow_private);
 
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
@@ -111,6 +135,7 @@ impl Application {
             state,
             dispatcher_thread: StopOnDrop(dispatcher_thread),
             _search_indexer: search_indexer,
+            deliverer_thread: StopOnDrop(deliverer_thread),
         })
     }
 
@@ -134,6 +159,7 @@ impl Application {
         let registry = self.state.registry.clone();
         // Held until the server has stopped.
         let _dispatcher_thread = self.dispatcher_thread;
+        let _deliverer_thread = self.deliverer_thread;
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
             log::info!(

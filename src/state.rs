@@ -1,5 +1,5 @@
 //! What every HTTP handler and WebSocket connection shares: settings, the database, the
-//! token keys, the actors' addresses and the metrics.
+//! token keys, the actors' addresses, the metrics and the webhook subscriptions.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
+use crate::webhooks::Webhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,4 +27,5 @@ pub struct AppState {
     pub scheduler: Addr<Scheduler>,
     pub metrics: Arc<Metrics>,
     pub signups: Arc<RateLimiter>,
+    pub webhooks: Arc<Webhooks>,
 }

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use crate::db::{self, messages::Message as MessageRow, Pool};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::webhooks::{outbox, Webhooks};
 
 /// Most messages one transaction inserts; beyond it the next batch takes the rest.
 const MAX_BATCH_MESSAGES: usize = 4096;
@@ -138,11 +139,17 @@ pub struct Persistence {
 }
 
 impl Persistence {
-    pub fn start(pool: Pool, writers: usize, metrics: Arc<Metrics>) -> Addr<Persistence> {
+    pub fn start(
+        pool: Pool,
+        writers: usize,
+        metrics: Arc<Metrics>,
+        webhooks: Arc<Webhooks>,
+    ) -> Addr<Persistence> {
         let writers = writers.max(1);
         let writer_addr = SyncArbiter::start(writers, move || DbWriter {
             pool: pool.clone(),
             metrics: metrics.clone(),
+            webhooks: webhooks.clone(),
         });
         Persistence {
             writers: writer_addr,
@@ -230,6 +237,7 @@ struct CommitBatch(Vec<Request>);
 pub struct DbWriter {
     pool: Pool,
     metrics: Arc<Metrics>,
+    webhooks: Arc<Webhooks>,
 }
 
 impl Actor for DbWriter {
@@ -246,8 +254,9 @@ impl Handler<CommitBatch> for DbWriter {
             Err(e) => return fail_all(requests, Error::from(e), &self.metrics),
         };
         let started = Instant::now();
-        match commit(&mut conn, &mut requests) {
+        match commit(&mut conn, &mut requests, &self.webhooks) {
             Ok(()) => {
+                self.webhooks.committed();
                 self.metrics
                     .commit_latency
                     .observe_duration(started.elapsed());
@@ -262,15 +271,16 @@ impl Handler<CommitBatch> for DbWriter {
                     "batch of {} writes failed ({error}); retrying one by one",
                     requests.len()
                 );
-                commit_one_by_one(&mut conn, requests, &self.metrics);
+                commit_one_by_one(&mut conn, requests, &self.metrics, &self.webhooks);
             }
         }
     }
 }
 
 /// Runs every request of the batch in one transaction: jobs first (they may create the
-/// sessions the messages belong to), then one INSERT for all messages.
-fn commit(conn: &mut PgConnection, requests: &mut [Request]) -> Result<()> {
+/// sessions the messages belong to), then one INSERT for all messages (and one for their
+/// webhook events, when anyone subscribes to them).
+fn commit(conn: &mut PgConnection, requests: &mut [Request], webhooks: &Webhooks) -> Result<()> {
     conn.transaction::<_, Error, _>(|conn| {
         let mut messages = Vec::new();
         for request in requests.iter_mut() {
@@ -280,15 +290,22 @@ fn commit(conn: &mut PgConnection, requests: &mut [Request]) -> Result<()> {
             }
         }
         db::messages::insert_batch(conn, &messages)?;
+        outbox::messages_created(conn, webhooks, &messages)?;
         Ok(())
     })
 }
 
-fn commit_one_by_one(conn: &mut PgConnection, requests: Vec<Request>, metrics: &Metrics) {
+fn commit_one_by_one(
+    conn: &mut PgConnection,
+    requests: Vec<Request>,
+    metrics: &Metrics,
+    webhooks: &Webhooks,
+) {
     for mut request in requests {
         let started = Instant::now();
-        match commit(conn, std::slice::from_mut(&mut request)) {
+        match commit(conn, std::slice::from_mut(&mut request), webhooks) {
             Ok(()) => {
+                webhooks.committed();
                 metrics.commit_latency.observe_duration(started.elapsed());
                 metrics.batch_requests.observe(1.0);
                 request.succeed();

@@ -36,6 +36,7 @@ use crate::protocol::objects::{
 use crate::protocol::Frame;
 use crate::routing::Waiting;
 use crate::state::AppState;
+use crate::webhooks::{outbox, WebhookEvent};
 
 /// Longest message body, in characters after trimming.
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -456,8 +457,10 @@ impl ChatSession {
         };
         if first_response {
             let id = self.id;
+            let webhooks = self.state.webhooks.clone();
             let work = Transact::new(move |conn| {
                 db::messages::insert_batch(conn, std::slice::from_ref(&row))?;
+                outbox::messages_created(conn, &webhooks, std::slice::from_ref(&row))?;
                 let changes = SessionChanges {
                     first_response_at: Some(Some(row.created_at)),
                     ..Default::default()
@@ -955,6 +958,7 @@ impl ChatSession {
             ..Default::default()
         };
         let actor = (by.kind, by.id);
+        let webhooks = self.state.webhooks.clone();
         let work = Transact::new(move |conn| {
             let row = db::sessions::update(conn, id, &changes)?;
             db::events::record(
@@ -964,6 +968,8 @@ impl ChatSession {
                 Some(actor),
                 serde_json::json!({}),
             )?;
+            let event = WebhookEvent::SessionEnded;
+            outbox::session_changed(conn, &webhooks, event, id, Some(actor))?;
             let cancelled = db::scheduled_messages::cancel_for_session(conn, id)?;
             Ok((row, cancelled))
         });
@@ -1039,16 +1045,13 @@ impl ChatSession {
             rated_at: Some(Some(Utc::now())),
             ..Default::default()
         };
+        let webhooks = self.state.webhooks.clone();
         let work = Transact::new(move |conn| {
             let row = db::sessions::update(conn, id, &changes)?;
             let data = serde_json::json!({ "rating": rating });
-            db::events::record(
-                conn,
-                id,
-                SessionEvent::Rated,
-                Some((ParticipantType::Visitor, visitor)),
-                data,
-            )?;
+            let actor = Some((ParticipantType::Visitor, visitor));
+            db::events::record(conn, id, SessionEvent::Rated, actor, data)?;
+            outbox::session_changed(conn, &webhooks, WebhookEvent::SessionRated, id, actor)?;
             Ok(row)
         });
         self.commit(ctx, work, move |this, result, _| match result {
@@ -1187,10 +1190,14 @@ impl ChatSession {
             ..Default::default()
         };
         let data = serde_json::json!({ "from": previous, "to": why.target() });
+        let webhooks = self.state.webhooks.clone();
         let work = Transact::new(move |conn| {
             db::messages::insert_batch(conn, &rows)?;
             let row = db::sessions::update(conn, id, &changes)?;
             db::events::record(conn, id, event, actor, data.clone())?;
+            let transferred = WebhookEvent::SessionTransferred;
+            outbox::session_changed(conn, &webhooks, transferred, id, actor)?;
+            outbox::messages_created(conn, &webhooks, &rows)?;
             Ok(row)
         });
         self.commit(ctx, work, move |this, result, _| {
@@ -1672,6 +1679,7 @@ impl Handler<Assign> for ChatSession {
             assigned_at: Some(Some(now)),
             ..Default::default()
         };
+        let webhooks = self.state.webhooks.clone();
         let work = Transact::new(move |conn| {
             let row = db::sessions::update(conn, id, &changes)?;
             db::sessions::add_participant(conn, id, specialist)?;
@@ -1683,6 +1691,8 @@ impl Handler<Assign> for ChatSession {
                 actor,
                 serde_json::json!({}),
             )?;
+            let assigned = WebhookEvent::SessionAssigned;
+            outbox::session_changed(conn, &webhooks, assigned, id, actor)?;
             Ok(row)
         });
         let name = assign.specialist_name;
@@ -1761,15 +1771,19 @@ impl Handler<Abandon> for ChatSession {
             end_reason: Some(Some("visitor left".to_owned())),
             ..Default::default()
         };
+        let webhooks = self.state.webhooks.clone();
         let work = Transact::new(move |conn| {
             let row = db::sessions::update(conn, id, &changes)?;
+            let actor = Some((ParticipantType::System, None));
             db::events::record(
                 conn,
                 id,
                 SessionEvent::Abandoned,
-                Some((ParticipantType::System, None)),
+                actor,
                 serde_json::json!({}),
             )?;
+            let abandoned = WebhookEvent::SessionAbandoned;
+            outbox::session_changed(conn, &webhooks, abandoned, id, actor)?;
             Ok(row)
         });
         self.commit(ctx, work, move |this, result, _| match result {
@@ -1859,18 +1873,22 @@ pub async fn start_session(
         user_agent: user_agent.map(|ua| ua.chars().take(500).collect()),
         metadata,
     };
+    let webhooks = state.webhooks.clone();
     let work = Transact::new(move |conn| {
         if let Some(open) = db::sessions::open_for_visitor(conn, visitor)?.pop() {
             return Ok(open);
         }
         let row = db::sessions::insert(conn, &new)?;
+        let actor = Some((ParticipantType::Visitor, Some(visitor.0)));
         db::events::record(
             conn,
             row.id,
             SessionEvent::Queued,
-            Some((ParticipantType::Visitor, Some(visitor.0))),
+            actor,
             serde_json::json!({}),
         )?;
+        let created = WebhookEvent::SessionCreated;
+        outbox::session_changed(conn, &webhooks, created, row.id, actor)?;
         db::sessions::find_view(conn, row.id)?.ok_or_else(|| Error::internal("session vanished"))
     });
     match state

@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod specialists;
 pub mod stats;
 pub mod visitors;
+pub mod webhooks;
 
 use std::time::Duration;
 

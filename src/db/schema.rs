@@ -187,6 +187,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        event -> Text,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (webhook_id, event_id) {
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        gave_up_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> Uuid,
+        event -> Text,
+        data -> Jsonb,
+        created_at -> Timestamptz,
+        fanned_out_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        events -> Array<Text>,
+        secret -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(attachments -> chat_sessions (session_id));
 diesel::joinable!(canned_responses -> specialists (owner_id));
 diesel::joinable!(chat_sessions -> bots (created_by_bot_id));
@@ -202,6 +247,11 @@ diesel::joinable!(session_events -> chat_sessions (session_id));
 diesel::joinable!(session_specialists -> chat_sessions (session_id));
 diesel::joinable!(session_specialists -> specialists (specialist_id));
 diesel::joinable!(session_tags -> chat_sessions (session_id));
+diesel::joinable!(webhook_attempts -> webhook_outbox (event_id));
+diesel::joinable!(webhook_attempts -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_outbox (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhooks -> specialists (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     attachments,
@@ -218,4 +268,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_tags,
     specialists,
     visitors,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_outbox,
+    webhooks,
 );

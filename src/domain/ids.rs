@@ -92,3 +92,11 @@ id_type!(
     /// One message scheduled by a specialist for later.
     ScheduledId
 );
+id_type!(
+    /// A webhook subscription.
+    WebhookId
+);
+id_type!(
+    /// One event in the webhook outbox; receivers dedupe deliveries by it.
+    WebhookEventId
+);

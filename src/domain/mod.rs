@@ -11,5 +11,5 @@ pub use enums::{
 };
 pub use ids::{
     AttachmentId, BotId, CannedResponseId, MessageId, ScheduledId, SessionId, SpecialistId,
-    VisitorId,
+    VisitorId, WebhookEventId, WebhookId,
 };

@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod specialists;
 pub mod stats;
 pub mod visitors;
+pub mod webhooks;
 pub mod workspace;
 pub mod ws;
 
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stats::configure)
                 .configure(canned_responses::configure)
                 .configure(workspace::configure)
+                .configure(webhooks::configure)
                 .configure(openapi::configure)
                 .default_service(web::to(api_not_found)),
         )

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     attachments, bots, canned_responses, conversations, health, login, queue, scheduled, sessions,
-    specialists, stats, visitors, workspace,
+    specialists, stats, visitors, webhooks, workspace,
 };
 
 #[derive(OpenApi)]
@@ -58,6 +58,10 @@ use super::{
         workspace::archive,
         workspace::unarchive,
         workspace::analytics,
+        webhooks::create,
+        webhooks::list,
+        webhooks::remove,
+        webhooks::deliveries,
     ),
     modifiers(&BearerAuth)
 )]

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod objects;
 pub mod server;
+pub mod webhooks;
 
 pub use client::{parse, ParsedFrame, Request};
 pub use server::Frame;
