@@ -760,3 +760,26 @@ async fn the_queue_and_stats_reflect_live_sessions() {
     assert_eq!(stats["last_hour"]["avg_rating"], 4.0);
     assert!(stats["last_hour"]["avg_duration_secs"].as_f64().unwrap() >= 0.0);
 }
+
+#[actix_web::test]
+async fn metadata_numbers_near_the_limit_of_a_double_come_back_unchanged() {
+    let api = BotApi::start().await;
+    // Postgres prints such a number in jsonb as a 309-digit integer; reading it back
+    // needs exact float parsing (serde_json's `float_roundtrip`).
+    let metadata = json!({"largest": 1.7976931348623155e308, "tiny": 8.345367399168785e-294});
+    let created = api
+        .hand_off(json!({"visitor": {"name": "Vera"}, "metadata": metadata}))
+        .await;
+    let (status, shown) = api
+        .app
+        .get(
+            &format!(
+                "/api/v1/sessions/{}",
+                created["session"]["id"].as_str().unwrap()
+            ),
+            &api.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["session"]["metadata"], metadata);
+}
