@@ -170,6 +170,13 @@ async fn a_scheduled_message_is_sent_at_its_time_after_a_restart() {
     )
     .await;
     assert_eq!(seq, before["seq"].as_i64().unwrap() + 1);
+    let on_time = query_i64(
+        &mut conn,
+        &format!(
+            "SELECT count(*) FROM scheduled_messages WHERE id = '{id}' AND sent_at >= send_at"
+        ),
+    );
+    assert_eq!(on_time, 1, "sent before its time");
     let copies = query_i64(
         &mut conn,
         &format!(
