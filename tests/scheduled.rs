@@ -170,6 +170,13 @@ async fn a_scheduled_message_is_sent_at_its_time_after_a_restart() {
     )
     .await;
     assert_eq!(seq, before["seq"].as_i64().unwrap() + 1);
+    let on_time = query_i64(
+        &mut conn,
+        &format!(
+            "SELECT count(*) FROM scheduled_messages WHERE id = '{id}' AND sent_at >= send_at"
+        ),
+    );
+    assert_eq!(on_time, 1, "sent before its time");
     let copies = query_i64(
         &mut conn,
         &format!(
@@ -379,4 +386,52 @@ async fn only_the_sessions_specialists_and_admins_see_its_scheduled_messages() {
         .await;
     let after_transfer = scheduled_list(&app, &session, &chat.specialist_token).await;
     assert_eq!(after_transfer.len(), 1, "a past specialist still sees it");
+}
+
+/// Uploads a small text file to the session as `token`; returns the attachment id.
+async fn upload_text(app: &TestApp, session_id: &str, token: &str) -> String {
+    let boundary = "scheduled-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+         filename=\"hours.txt\"\r\nContent-Type: text/plain\r\n\r\n\
+         Open 9 to 5.\r\n--{boundary}--\r\n"
+    );
+    let mut response = app
+        .client
+        .post(app.url(&format!("/api/v1/sessions/{session_id}/attachments")))
+        .bearer_auth(token)
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .send_body(body)
+        .await
+        .expect("upload reaches the server");
+    let uploaded: Value = response.json().await.expect("a JSON body");
+    assert_eq!(response.status().as_u16(), 201, "{uploaded}");
+    uploaded["attachment"]["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn a_scheduled_file_arrives_as_a_file_message_with_its_caption() {
+    let app = TestApp::spawn().await;
+    let mut chat = Chat::open(&app).await;
+    let session = chat.session_id.clone();
+    let attachment_id = upload_text(&app, &session, &chat.specialist_token).await;
+    let mut frame = schedule_frame(&session, "Our hours", in_millis(1000));
+    frame["attachment_id"] = json!(attachment_id);
+
+    chat.specialist
+        .expect_reply(frame, "message.scheduled")
+        .await;
+
+    let arrived = chat
+        .visitor
+        .recv_type_within("message.new", Duration::from_secs(6))
+        .await["message"]
+        .clone();
+    assert_eq!(arrived["kind"], "file");
+    assert_eq!(arrived["body"], "Our hours");
+    assert_eq!(arrived["attachment"]["id"], attachment_id.as_str());
+    assert_eq!(arrived["attachment"]["file_name"], "hours.txt");
 }

@@ -709,9 +709,16 @@ impl ChatSession {
                 }
             };
             let _ = done.send(true);
-            let Delivery::Sent(sent) = delivery else {
-                log::info!("session {id}: scheduled message {scheduled} not sent");
-                return;
+            let sent = match delivery {
+                Delivery::Sent(sent) => sent,
+                Delivery::Cancelled => {
+                    log::info!(
+                        "session {id}: scheduled message {scheduled} cancelled, \
+                         the session is no longer its specialist's"
+                    );
+                    return;
+                }
+                Delivery::Settled => return,
             };
             log::debug!("session {id}: scheduled message {scheduled} sent as {seq}");
             let SentScheduled {
