@@ -11,7 +11,7 @@ use actix_ws::{CloseCode, CloseReason};
 use actix::dev::channel;
 use actix::{Addr, Arbiter, Context};
 
-use crate::actors::dispatcher::Dispatcher;
+use crate::actors::dispatcher::{Dispatcher, Restored};
 use crate::actors::persistence::Persistence;
 use crate::actors::registry::Registry;
 use crate::actors::scheduler::Scheduler;
@@ -98,10 +98,11 @@ impl Application {
         };
         let search_indexer = SearchIndexer::start(state.db.clone());
         Context::with_receiver(scheduler_receiver).run(Scheduler::new(state.clone()));
+        let restored = state.db.run(Restored::load).await?;
         let for_dispatcher = state.clone();
         let dispatcher_thread = Arbiter::new();
         dispatcher_thread.spawn_fn(move || {
-            Context::with_receiver(receiver).run(Dispatcher::new(for_dispatcher));
+            Context::with_receiver(receiver).run(Dispatcher::new(for_dispatcher, restored));
         });
 
         // Events left in the outbox by a crash are delivered from the first poll on.

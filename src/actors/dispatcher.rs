@@ -20,7 +20,7 @@ use super::session::{waiting_from, Abandon, Assign, ChatSession, PresentOffer, R
 use crate::db;
 use crate::domain::{ParticipantType, SessionEvent, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
-use crate::protocol::objects::{Audience, Session};
+use crate::protocol::objects::{Audience, Session, SessionView};
 use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::protocol::Frame;
 use crate::routing::{self, Queue, Roster, SpecialistState, Status, WaitEstimator, Waiting};
@@ -176,21 +176,56 @@ pub struct Dispatcher {
     snapshot_dirty: bool,
 }
 
+/// The open sessions and the recent averages the wait estimate is seeded with, read
+/// before the server listens: without its queue the server would route wrongly, so a
+/// failure here stops the start-up instead.
+pub struct Restored {
+    open: Vec<SessionView>,
+    averages: (Option<f64>, Option<f64>),
+}
+
+impl Restored {
+    pub fn load(conn: &mut diesel::PgConnection) -> Result<Self> {
+        Ok(Self {
+            open: db::sessions::all_open(conn)?,
+            averages: db::sessions::recent_averages(conn)?,
+        })
+    }
+}
+
 impl Dispatcher {
-    pub fn new(state: AppState) -> Self {
-        Self {
+    /// A dispatcher that starts from what the database holds: the waiting sessions back
+    /// in the queue, specialists' active chats counted against their capacity.
+    pub fn new(state: AppState, restored: Restored) -> Self {
+        let mut this = Self {
             state,
             queue: Queue::default(),
             roster: Roster::default(),
             sessions: HashMap::new(),
             offers: HashMap::new(),
             assigning: HashMap::new(),
-            estimator: WaitEstimator::default(),
+            estimator: WaitEstimator::seeded(restored.averages.0, restored.averages.1),
             told: HashMap::new(),
             update_scheduled: false,
             watchers: Vec::new(),
             snapshot_dirty: false,
+        };
+        let mut waiting = 0;
+        for view in restored.open {
+            match (view.row.status, view.row.specialist_id) {
+                (SessionStatus::Active, Some(specialist)) => {
+                    this.roster.assign(specialist, view.row.id)
+                }
+                _ => {
+                    waiting += 1;
+                    this.sessions
+                        .insert(view.row.id, Session::for_audience(&view, Audience::Staff));
+                    this.queue.push(waiting_from(&view.row));
+                }
+            }
         }
+        log::info!("dispatcher restored {waiting} waiting sessions");
+        this
     }
 
     /// Offers (or, with auto-accept, assigns) whatever can be routed now.
@@ -515,47 +550,6 @@ impl Actor for Dispatcher {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(SNAPSHOT_EVERY, |this, _| this.send_snapshots());
         ctx.run_interval(SWEEP_EVERY, |this, ctx| this.sweep_abandoned(ctx));
-        let db = self.state.db.clone();
-        let restore = async move {
-            db.run(|conn| {
-                Ok((
-                    db::sessions::all_open(conn)?,
-                    db::sessions::recent_averages(conn)?,
-                ))
-            })
-            .await
-        };
-        ctx.wait(
-            restore
-                .into_actor(self)
-                .map(|result, this, _| match result {
-                    Ok((open, (handle, wait))) => {
-                        this.estimator = WaitEstimator::seeded(handle, wait);
-                        let mut waiting = 0;
-                        for view in open {
-                            match (view.row.status, view.row.specialist_id) {
-                                (SessionStatus::Active, Some(specialist)) => {
-                                    this.roster.assign(specialist, view.row.id)
-                                }
-                                _ => {
-                                    waiting += 1;
-                                    this.sessions.insert(
-                                        view.row.id,
-                                        Session::for_audience(&view, Audience::Staff),
-                                    );
-                                    this.queue.push(waiting_from(&view.row));
-                                }
-                            }
-                        }
-                        log::info!("dispatcher restored {waiting} waiting sessions");
-                    }
-                    // Without its queue the server would route wrongly; better not to run.
-                    Err(error) => {
-                        log::error!("dispatcher could not restore the queue: {}", error.message);
-                        std::process::exit(1);
-                    }
-                }),
-        );
     }
 }
 
