@@ -279,7 +279,7 @@ async fn a_receiver_gets_every_subscribed_event_signed_and_never_notes() {
 }
 
 #[actix_web::test]
-async fn a_handed_off_transcript_and_a_transfer_reach_the_receiver_as_messages() {
+async fn a_handed_off_transcript_reaches_the_receiver_as_messages() {
     let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
     let admin = app.admin_token().await;
     let receiver = Receiver::start().await;
@@ -313,6 +313,41 @@ async fn a_handed_off_transcript_and_a_transfer_reach_the_receiver_as_messages()
         .collect();
     assert_eq!(kinds, ["text", "text", "system"]);
     assert_eq!(message_bodies(&events)[..2], ["hi", "connecting you"]);
+}
+
+#[actix_web::test]
+async fn a_transfer_reaches_the_receiver_with_its_system_message_but_not_its_note() {
+    let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    create_webhook(
+        &app,
+        &admin,
+        &receiver.url(),
+        json!(["session.transferred", "message.created"]),
+    )
+    .await;
+    let mut chat = Chat::open(&app).await;
+    chat.specialist
+        .expect_reply(
+            json!({"type": "session.transfer", "session_id": chat.session_id,
+                   "note": "billing question"}),
+            "session.transferred",
+        )
+        .await;
+
+    let events = receiver
+        .wait_for("the transfer", |events| events.len() >= 2)
+        .await;
+    assert_eq!(events[0]["event"], "session.transferred");
+    assert_eq!(events[0]["data"]["session"]["status"], "waiting");
+    assert_eq!(
+        events[0]["data"]["actor"]["id"],
+        chat.specialist_id.as_str()
+    );
+    assert_eq!(events[1]["data"]["message"]["kind"], "system");
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.events().len(), 2, "the note was delivered");
 }
 
 #[actix_web::test]
@@ -476,6 +511,36 @@ async fn a_hanging_receiver_slows_neither_the_chat_nor_the_other_receivers() {
         started.elapsed()
     );
     assert!(hanging.all().is_empty());
+}
+
+#[actix_web::test]
+async fn messages_leave_nothing_in_the_outbox_while_no_webhook_wants_them() {
+    let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, &admin, &receiver.url(), json!(["session.ended"])).await;
+
+    let mut chat = Chat::open(&app).await;
+    for i in 0..5 {
+        chat.visitor
+            .say(&chat.session_id, &format!("message {i}"))
+            .await;
+    }
+    chat.specialist.end_session(&chat.session_id).await;
+    receiver
+        .wait_for("the ending", |events| !events.is_empty())
+        .await;
+
+    let mut conn = app.db();
+    let count = |conn: &mut _, event: &str| {
+        query_i64(
+            conn,
+            &format!("SELECT count(*) FROM webhook_outbox WHERE event = '{event}'"),
+        )
+    };
+    assert_eq!(count(&mut conn, "message.created"), 0);
+    assert_eq!(count(&mut conn, "session.created"), 0);
+    assert_eq!(count(&mut conn, "session.ended"), 1);
 }
 
 #[actix_web::test]
