@@ -34,8 +34,8 @@ pub struct Application {
     deliverer_thread: StopOnDrop,
 }
 
-/// Stops the dispatcher's thread with the application, also when a test drops a
-/// running application instead of shutting it down.
+/// Stops a thread of the application (the dispatcher's, the deliverer's) with it, also
+/// when a test drops a running application instead of shutting it down.
 struct StopOnDrop(Arbiter);
 
 impl Drop for StopOnDrop {

@@ -112,12 +112,6 @@ impl Webhooks {
         }
     }
 
-    /// Wakes the deliverer unconditionally (a new webhook, a commit outside group commit).
-    pub fn wake(&self) {
-        self.written.store(false, Ordering::Release);
-        self.wake.notify_one();
-    }
-
     pub(crate) async fn woken(&self) {
         self.wake.notified().await;
     }
