@@ -260,6 +260,7 @@ test('the admin creates a shared canned response and a webhook whose secret is s
     const ours = (r) => r.body.includes(created.session.id);
     await eventually(() => hook.received.some(ours));
     const delivery = hook.received.find(ours);
+    await call(`/sessions/${created.session.id}/end`, { token: botToken, method: 'POST', json: {} });
     const expected = `sha256=${createHmac('sha256', secret).update(delivery.body).digest('hex')}`;
     assert.equal(delivery.signature, expected);
     await hookRow.getByRole('button', { name: /^Deliveries/ }).click();
