@@ -152,7 +152,7 @@ test('a scheduled message is listed as pending, can be unscheduled, and arrives 
   await pending.getByRole('listitem').filter({ hasText: 'This one is cancelled' }).waitFor({ state: 'detached' });
 
   await shown(tab).getByLabel('Message').fill('Your parcel is on its way.');
-  await shown(tab).getByLabel('Send at').fill(await inputValueIn(tab, 4000));
+  await shown(tab).getByLabel('Send at').fill(await inputValueIn(tab, 6000));
   await shown(tab).getByRole('button', { name: 'Schedule', exact: true }).click();
   await pending.getByRole('listitem').filter({ hasText: 'Your parcel is on its way.' }).waitFor();
   assert.equal(await shown(tab).locator('li[data-seq]', { hasText: 'on its way' }).count(), 0);
