@@ -7,6 +7,9 @@
 # directory; everything is removed again at the end. Uses $PG_SERVER_URL, else the
 # Postgres that scripts/lib/postgres.sh finds or starts. Screenshots go to
 # tests/browser/screenshots/.
+#
+# Arguments, if any, are test files (relative to tests/browser) to run instead of all:
+#   scripts/lib/browser_tests.sh workspace.test.js
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -44,17 +47,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --bin switchboard
+# SWITCHBOARD_BIN runs a binary built beforehand instead (worktrees that share one
+# target directory overwrite each other's target/debug/switchboard).
+if [ -z "${SWITCHBOARD_BIN:-}" ]; then
+  cargo build --bin switchboard
+  SWITCHBOARD_BIN=./target/debug/switchboard
+fi
 psql "$PG_SERVER_URL/postgres" -qc "CREATE DATABASE $DATABASE" >/dev/null
 
 PORT=$(free_port)
 export DATABASE_URL="$PG_SERVER_URL/$DATABASE"
 export SWITCHBOARD_DATA_DIR="$DATA_DIR"
 export SWITCHBOARD_BIND="127.0.0.1:$PORT"
+# The webhook test's receiver listens on loopback, in the test process.
+export SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE=true
 export ADMIN_EMAIL="admin@example.com"
 export ADMIN_PASSWORD="browser-tests-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
-./target/debug/switchboard create-admin --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" >/dev/null
-./target/debug/switchboard >"$DATA_DIR/server.log" 2>&1 &
+"$SWITCHBOARD_BIN" create-admin --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" >/dev/null
+"$SWITCHBOARD_BIN" >"$DATA_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 
 export SWITCHBOARD_URL="http://127.0.0.1:$PORT"
@@ -70,7 +80,7 @@ done
 ready || { log "the server did not become ready"; tail -n 40 "$DATA_DIR/server.log" >&2; exit 1; }
 log "browser tests against $SWITCHBOARD_URL (database $DATABASE)"
 
-if ! (cd tests/browser && npm test --silent); then
+if ! (cd tests/browser && npm test --silent -- "$@"); then
   log "browser tests failed; the server's log ends with:"
   tail -n 40 "$DATA_DIR/server.log" >&2
   exit 1

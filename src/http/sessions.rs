@@ -455,12 +455,26 @@ pub(super) fn parse_cursor(raw: &str) -> Result<db::sessions::ListCursor> {
 
 /// The session and the capacity in which the caller may read it.
 async fn load(state: &AppState, caller: &Caller, id: SessionId) -> Result<(SessionView, Party)> {
-    let view = state
+    let caller = *caller;
+    state
         .db
-        .run(move |conn| db::sessions::find_view(conn, id)?.ok_or_else(no_such_session))
-        .await?;
-    let party = access::authorize(&view.row, caller, Action::History)?;
-    Ok((view, party))
+        .run(move |conn| {
+            let view = db::sessions::find_view(conn, id)?.ok_or_else(no_such_session)?;
+            let party = match access::authorize(&view.row, &caller, Action::History) {
+                Ok(party) => party,
+                // SPEC section 10: a specialist keeps seeing the conversations they were
+                // assigned to (e.g. before a transfer), read-only like an admin.
+                Err(denied) if caller.role == Role::Specialist => {
+                    if !db::sessions::took_part(conn, id, SpecialistId(caller.id))? {
+                        return Err(denied);
+                    }
+                    Party::Admin
+                }
+                Err(denied) => return Err(denied),
+            };
+            Ok((view, party))
+        })
+        .await
 }
 
 fn no_such_session() -> Error {

@@ -1,5 +1,6 @@
 // The admin dashboard (SPEC section 7): the live queue and each specialist's load,
-// charts of how the service is doing, and the people and bots who use it.
+// charts of how the service is doing, the people and bots who use it, shared canned
+// responses and webhooks.
 
 import { h, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
@@ -8,6 +9,8 @@ import { QueueView } from '../lib/queue.js';
 import { loginForm, savedLogin, saveLogin, socketUrl, tokenAccepted } from '../lib/login.js';
 import { SpecialistsPanel } from './specialists.js';
 import { BotsPanel } from './bots.js';
+import { CannedPanel } from './canned.js';
+import { WebhooksPanel } from './webhooks.js';
 import { PERIODS, loadSessions, renderCharts } from './charts.js';
 
 const LOGIN_KEY = 'switchboard.admin.login';
@@ -41,6 +44,8 @@ class Dashboard {
     this.stats = h('dl', { class: 'stats' });
     this.specialists = new SpecialistsPanel(this.token);
     this.bots = new BotsPanel(this.token);
+    this.canned = new CannedPanel(this.token);
+    this.webhooks = new WebhooksPanel(this.token);
     this.loadRows = h('tbody');
     this.charts = h('div', { class: 'charts' });
     this.chartNote = h('p', { class: 'muted', role: 'status' });
@@ -86,7 +91,9 @@ class Dashboard {
           this.chartNote,
           this.charts),
         this.specialists.el,
-        this.bots.el),
+        this.bots.el,
+        this.canned.el,
+        this.webhooks.el),
     );
   }
 
@@ -96,7 +103,10 @@ class Dashboard {
   }
 
   async refresh() {
-    await Promise.all([this.specialists.load(), this.bots.load(), this.refreshCharts(), this.refreshStats()]);
+    await Promise.all([
+      this.specialists.load(), this.bots.load(), this.canned.load(), this.webhooks.load(),
+      this.refreshCharts(), this.refreshStats(),
+    ]);
     this.refreshLoad();
   }
 

@@ -1,10 +1,13 @@
 // One conversation in the console: the visitor's context, the messages (bot transcript,
 // notes and system lines included, each styled for what it is), typing and read state,
-// and the specialist's actions: send, add a note, transfer, end.
+// and the specialist's actions: send, add a note, schedule, transfer, end; around it the
+// workspace of SPEC section 10 (tags, canned responses, analytics, archive).
 
 import { h, replace, randomId } from '../lib/dom.js';
 import { MessageList } from '../lib/messages.js';
-import { download } from '../lib/api.js';
+import { api, download } from '../lib/api.js';
+import { CannedPicker } from './canned.js';
+import { AnalyticsPanel, ScheduledList, TagsEditor } from './tools.js';
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -34,8 +37,10 @@ export class Conversation {
       },
     });
     this.colleagues = colleagues;
+    this.token = token;
     this.build();
     this.renderSession();
+    this.scheduled.load();
   }
 
   get id() {
@@ -62,23 +67,43 @@ export class Conversation {
       rows: '2',
       maxlength: '4000',
       placeholder: 'Reply to the visitor, or write a note only colleagues see',
-      oninput: () => this.onTyping(),
+      oninput: () => {
+        this.canned.onInput();
+        this.onTyping();
+      },
+      onblur: () => this.canned.close(),
       onkeydown: (event) => {
+        if (this.canned.onKey(event)) {
+          event.preventDefault();
+          return;
+        }
         if (event.key === 'Enter' && !event.shiftKey) {
           event.preventDefault();
           this.send();
         }
       },
     });
+    this.canned = new CannedPicker({
+      input: this.input, sessionId: this.id, token: this.token, onError: (text) => this.say(text),
+    });
+    this.sendAt = h('input', { id: `send-at-${this.id}`, type: 'datetime-local', step: '1' });
     this.composer = h(
       'form',
       { class: 'composer', onsubmit: (event) => { event.preventDefault(); this.send(); } },
       h('label', { for: inputId, class: 'visually-hidden' }, 'Message'),
+      this.canned.el,
       this.input,
       h('div', { class: 'composer-actions' },
+        h('span', { class: 'schedule-field' },
+          h('label', { for: this.sendAt.id }, 'Send at'),
+          this.sendAt,
+          h('button', { type: 'button', class: 'secondary', onclick: () => this.schedule() }, 'Schedule')),
         h('button', { type: 'button', class: 'note-button', onclick: () => this.addNote() }, 'Add note'),
         h('button', { type: 'submit', class: 'primary' }, 'Send')),
     );
+    this.tags = new TagsEditor({ sessionId: this.id, socket: this.socket });
+    this.analytics = new AnalyticsPanel({ sessionId: this.id, token: this.token });
+    this.scheduled = new ScheduledList({ sessionId: this.id, socket: this.socket, token: this.token });
     this.transferForm = this.buildTransfer();
     this.actions = h(
       'div',
@@ -95,6 +120,7 @@ export class Conversation {
       'div',
       { class: 'closed', hidden: true },
       h('p', {}, 'This chat has ended.'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => this.archive() }, 'Archive'),
       h('button', { type: 'button', class: 'secondary', onclick: () => this.events.onClose(this) }, 'Close'),
     );
     this.el = h(
@@ -102,9 +128,11 @@ export class Conversation {
       { class: 'conversation', 'aria-label': `Chat with ${this.title}`, hidden: true },
       h('header', { class: 'conversation-header' }, this.heading, this.state, this.actions),
       h('details', { class: 'context-box', open: true }, h('summary', {}, 'Visitor details'), this.context),
+      h('div', { class: 'workspace-tools' }, this.tags.el, this.analytics.el),
       this.transferForm,
       this.list.el,
       this.typing,
+      this.scheduled.el,
       this.notice,
       this.composer,
       this.closed,
@@ -155,6 +183,7 @@ export class Conversation {
     this.actions.hidden = !open;
     this.closed.hidden = open;
     if (!open) this.transferForm.hidden = true;
+    this.tags.show(session.tags);
   }
 
   show(shown) {
@@ -192,13 +221,19 @@ export class Conversation {
       case 'session.ended':
         this.session = frame.session;
         this.typing.textContent = '';
+        this.analytics.refresh();
         return this.renderSession();
+      case 'session.tagged':
+        this.session = { ...this.session, tags: frame.tags };
+        return this.tags.show(frame.tags);
       default:
     }
   }
 
   receive(message) {
     const fresh = this.list.add(message);
+    if (fresh) this.analytics.refresh();
+    if (fresh && this.list.isMine(message)) this.scheduled.onOwnMessage();
     if (!fresh || this.list.isMine(message) || message.kind === 'note') return;
     if (message.sender.type === 'visitor') this.typing.textContent = '';
     if (this.shown && document.visibilityState === 'visible') {
@@ -248,16 +283,21 @@ export class Conversation {
     this.notice.hidden = !text;
   }
 
-  /** Sends the composer's text as a frame built by `frame(body)`; keeps it on failure. */
+  /**
+   * Sends the composer's text as a frame built by `frame(body)`; keeps it on failure.
+   * Resolves with the reply, or null when nothing went out.
+   */
   submit(frame) {
     const body = this.input.value.trim();
-    if (!body) return;
+    if (!body) return Promise.resolve(null);
     this.say(null);
     this.input.value = '';
+    this.canned.close();
     this.stopTyping();
-    this.socket.request(frame(body)).catch((error) => {
+    return this.socket.request(frame(body)).catch((error) => {
       if (!this.input.value) this.input.value = body;
       this.say(`Not sent: ${error.message}`);
+      return null;
     });
   }
 
@@ -268,6 +308,35 @@ export class Conversation {
 
   addNote() {
     this.submit((body) => ({ type: 'note.add', session_id: this.id, body }));
+  }
+
+  /** Sends the typed text later, at the time in `Send at`. */
+  schedule() {
+    const at = this.sendAt.value ? new Date(this.sendAt.value) : null;
+    if (!at || Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) {
+      this.say('Choose a time in the future in "Send at" first.');
+      this.sendAt.focus();
+      return;
+    }
+    if (!this.input.value.trim()) {
+      this.say('Type the message to schedule first.');
+      this.input.focus();
+      return;
+    }
+    const clientMsgId = randomId();
+    this.submit((body) => ({
+      type: 'message.send', session_id: this.id, client_msg_id: clientMsgId, body, send_at: at.toISOString(),
+    })).then((reply) => {
+      if (!reply) return;
+      this.sendAt.value = '';
+      this.scheduled.load();
+    });
+  }
+
+  archive() {
+    api(location.origin, `/sessions/${this.id}/archive`, { token: this.token, method: 'POST' })
+      .then(() => this.events.onClose(this))
+      .catch((error) => this.say(`Not archived: ${error.message}`));
   }
 
   toggleTransfer(button) {

@@ -1,5 +1,6 @@
 // The specialist console (SPEC section 7): sign in, set a status, take offers, work
-// several chats at once, watch the queue and pick chats up from it.
+// several chats at once, watch the queue and pick chats up from it; search past
+// conversations and open them read-only (SPEC section 10).
 //
 // Every frame from the server is routed here: offers to the offer tray, queue snapshots
 // to the queue view, and everything about a session to that session's Conversation.
@@ -11,6 +12,7 @@ import { QueueView } from '../lib/queue.js';
 import { loginForm, savedLogin, saveLogin, socketUrl, tokenAccepted } from '../lib/login.js';
 import { Conversation } from './conversation.js';
 import { Offers } from './offers.js';
+import { ConversationsView, PastConversation } from './history.js';
 import { chime, notify, unlock } from './alerts.js';
 
 const LOGIN_KEY = 'switchboard.console.login';
@@ -55,6 +57,8 @@ class Console {
       onDecline: (offer) => this.socket.request({ type: 'offer.decline', offer_id: offer.offer_id }),
     });
     this.queue = new QueueView({ onPickUp: (session) => this.pickUp(session) });
+    this.history = new ConversationsView({ token: login.token, onOpen: (found) => this.openPast(found) });
+    this.past = null;
     this.build();
     document.addEventListener('pointerdown', unlock, { once: true });
     document.addEventListener('visibilitychange', () => {
@@ -95,10 +99,12 @@ class Console {
           h('section', { class: 'card', 'aria-labelledby': 'chats-heading' },
             h('h2', { id: 'chats-heading' }, 'My chats'), this.chatList),
           h('section', { class: 'card', 'aria-labelledby': 'queue-heading' },
-            h('h2', { id: 'queue-heading' }, 'Queue'), this.queue.el)),
+            h('h2', { id: 'queue-heading' }, 'Queue'), this.queue.el),
+          this.history.el),
         this.stage),
     );
     this.renderChatList();
+    this.history.load();
   }
 
   async loadColleagues() {
@@ -201,6 +207,7 @@ class Console {
   }
 
   select(conversation) {
+    this.closePast();
     if (this.selected) this.selected.show(false);
     this.selected = conversation;
     this.empty.hidden = conversation !== null;
@@ -211,9 +218,42 @@ class Console {
     this.renderChatList();
   }
 
+  /** A search result: one of this console's live chats, or a read-only past one. */
+  openPast(found) {
+    const live = this.conversations.get(found.id);
+    if (live) {
+      this.select(live);
+      return;
+    }
+    this.closePast();
+    if (this.selected) this.selected.show(false);
+    this.empty.hidden = true;
+    this.past = new PastConversation({
+      session: found,
+      token: this.login.token,
+      me: this.me,
+      onClose: () => {
+        this.closePast();
+        this.select(this.selected);
+      },
+      onArchived: (session) => this.history.remove(session.id),
+    });
+    this.stage.prepend(this.past.el);
+    this.past.el.scrollIntoView({ block: 'start' });
+    this.renderChatList();
+  }
+
+  closePast() {
+    if (!this.past) return;
+    this.past.el.remove();
+    this.past = null;
+  }
+
   drop(sessionId) {
     const conversation = this.conversations.get(sessionId);
     if (!conversation) return;
+    // An ended chat that was closed or archived shows in the search results differently.
+    this.history.load();
     conversation.el.remove();
     this.conversations.delete(sessionId);
     if (this.selected === conversation) {
