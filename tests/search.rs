@@ -80,9 +80,7 @@ impl Desk {
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -194,9 +192,7 @@ async fn staff_find_notes_and_visitors_and_bots_may_not_search() {
         .clone();
     let session = json!({"id": chat.session_id});
 
-    let by_specialist = desk
-        .find(&chat.specialist_token, "voucher", &session)
-        .await;
+    let by_specialist = desk.find(&chat.specialist_token, "voucher", &session).await;
     let by_admin = desk.find(&desk.admin, "voucher", &session).await;
 
     for hit in [by_specialist, by_admin] {
@@ -207,10 +203,7 @@ async fn staff_find_notes_and_visitors_and_bots_may_not_search() {
             .contains("voucher"));
     }
     for token in [&chat.visitor_token, &desk.bot] {
-        let (status, body) = desk
-            .app
-            .get("/api/v1/conversations?q=voucher", token)
-            .await;
+        let (status, body) = desk.app.get("/api/v1/conversations?q=voucher", token).await;
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"]["code"], "forbidden");
         let (status, _) = desk.app.get("/api/v1/conversations", token).await;
@@ -229,9 +222,7 @@ async fn search_finds_a_visitor_by_email_and_a_session_by_its_number() {
         .await;
     let other = desk.conversation("Hello again").await;
 
-    let by_email = desk
-        .find(&desk.admin, "jane.doe@example.com", &jane)
-        .await;
+    let by_email = desk.find(&desk.admin, "jane.doe@example.com", &jane).await;
     assert_eq!(by_email["matches"], json!([]), "no message matched");
     assert_eq!(by_email["visitor"]["email"], "jane.doe@example.com");
     let by_name = desk.find(&desk.admin, "Jane", &jane).await;
@@ -240,9 +231,7 @@ async fn search_finds_a_visitor_by_email_and_a_session_by_its_number() {
     let number = other["number"].as_str().unwrap();
     let digits = number.trim_start_matches("CHAT-").trim_start_matches('0');
     for q in [number, digits] {
-        let found = desk
-            .list(&desk.admin, &format!("q={}", encode(q)))
-            .await;
+        let found = desk.list(&desk.admin, &format!("q={}", encode(q))).await;
         assert_eq!(ids(&found), vec![id(&other)], "q={q}");
         assert_eq!(found["sessions"][0]["matches"], json!([]));
     }
@@ -343,7 +332,10 @@ async fn search_results_page_like_the_list() {
     let first = desk.list(&desk.admin, "q=kettle&limit=2").await;
     let cursor = first["next_cursor"].as_str().expect("a next page");
     let second = desk
-        .list(&desk.admin, &format!("q=kettle&limit=3&cursor={}", encode(cursor)))
+        .list(
+            &desk.admin,
+            &format!("q=kettle&limit=3&cursor={}", encode(cursor)),
+        )
         .await;
 
     let mut seen = ids(&first);
@@ -408,7 +400,10 @@ async fn filters_narrow_the_list_by_status_specialist_dates_tag_and_archive() {
         .await;
     assert_eq!(ids(&from), vec![id(&waiting)], "from is inclusive");
     let to = desk
-        .list(&desk.admin, &format!("to={}", encode(&created_at(&waiting))))
+        .list(
+            &desk.admin,
+            &format!("to={}", encode(&created_at(&waiting))),
+        )
         .await;
     assert_eq!(ids(&to), vec![chat.session_id.clone()], "to is exclusive");
 
@@ -482,9 +477,7 @@ async fn a_message_sent_in_a_live_chat_is_found_within_five_seconds() {
 #[actix_web::test]
 async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_it() {
     let desk = Desk::open().await;
-    let session = desk
-        .conversation("The toaster burnt my breakfast")
-        .await;
+    let session = desk.conversation("The toaster burnt my breakfast").await;
     desk.find(&desk.admin, "toaster", &session).await;
     // What a crash between commit and indexing leaves: an ended conversation whose
     // documents and progress mark are missing, and which ended long before any sweep

@@ -46,7 +46,11 @@ const MIX: [(&str, u64); 6] = [
 const COMMON: usize = 10;
 const RARE_FROM: usize = 60;
 
-pub async fn run(target: &Target, options: SearchOptions, server_pid: Option<u32>) -> Result<Report> {
+pub async fn run(
+    target: &Target,
+    options: SearchOptions,
+    server_pid: Option<u32>,
+) -> Result<Report> {
     let words: Vec<String> = std::fs::read_to_string(&options.words)?
         .lines()
         .map(str::trim)
@@ -61,8 +65,11 @@ pub async fn run(target: &Target, options: SearchOptions, server_pid: Option<u32
     let total = options.warmup + options.queries;
     let next = Arc::new(AtomicUsize::new(0));
     let overall = Arc::new(Latency::default());
-    let by_kind: Arc<BTreeMap<&'static str, Latency>> =
-        Arc::new(MIX.iter().map(|(kind, _)| (*kind, Latency::default())).collect());
+    let by_kind: Arc<BTreeMap<&'static str, Latency>> = Arc::new(
+        MIX.iter()
+            .map(|(kind, _)| (*kind, Latency::default()))
+            .collect(),
+    );
     let empty = Arc::new(AtomicUsize::new(0));
 
     eprintln!(
@@ -72,8 +79,12 @@ pub async fn run(target: &Target, options: SearchOptions, server_pid: Option<u32
     let started = Instant::now();
     let mut clients = JoinSet::new();
     for _ in 0..options.concurrency.max(1) {
-        let (next, overall, by_kind, empty) =
-            (next.clone(), overall.clone(), by_kind.clone(), empty.clone());
+        let (next, overall, by_kind, empty) = (
+            next.clone(),
+            overall.clone(),
+            by_kind.clone(),
+            empty.clone(),
+        );
         let (words, admin, server) = (words.clone(), admin.clone(), target.server);
         let (warmup, sessions) = (options.warmup, options.sessions);
         clients.spawn(async move {

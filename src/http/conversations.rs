@@ -102,7 +102,9 @@ async fn list(
         Role::Admin => None,
         Role::Specialist => Some(SpecialistId(caller.id)),
         Role::Visitor | Role::Bot => {
-            return Err(Error::forbidden("conversations are for specialists and admins"))
+            return Err(Error::forbidden(
+                "conversations are for specialists and admins",
+            ))
         }
     };
     let query = query.into_inner();

@@ -8,7 +8,9 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attachments, bots, conversations, health, login, queue, sessions, specialists, stats, visitors};
+use super::{
+    attachments, bots, conversations, health, login, queue, sessions, specialists, stats, visitors,
+};
 
 #[derive(OpenApi)]
 #[openapi(
