@@ -178,6 +178,36 @@ async fn at_most_three_matches_are_shown_per_session() {
 }
 
 #[actix_web::test]
+async fn a_word_in_hundreds_of_messages_finds_the_newest_sessions_first() {
+    // Past a few hundred matching messages the search walks the newest sessions
+    // instead of listing every match; the result must be the same.
+    let desk = Desk::open().await;
+    let transcript: Vec<Value> = (0..300)
+        .map(|n| json!({"from": "visitor", "body": format!("umbrella question {n}")}))
+        .collect();
+    let (status, created) = desk
+        .app
+        .post(
+            "/api/v1/sessions",
+            &desk.bot,
+            json!({"visitor": {"external_id": "crm-umbrellas"}, "transcript": transcript}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let older = created["session"].clone();
+    let unrelated = desk.conversation("A question about socks").await;
+    let newest = desk.conversation("Where is my umbrella?").await;
+    desk.find(&desk.admin, "umbrella", &older).await;
+    desk.find(&desk.admin, "umbrella", &newest).await;
+
+    let found = desk.list(&desk.admin, "q=umbrellas").await;
+
+    assert_eq!(ids(&found), vec![id(&newest), id(&older)]);
+    assert!(hit_of(&found, &unrelated).is_none());
+    assert_eq!(found["sessions"][1]["matches"].as_array().unwrap().len(), 3);
+}
+
+#[actix_web::test]
 async fn staff_find_notes_and_visitors_and_bots_may_not_search() {
     let desk = Desk::open().await;
     let mut chat = Chat::open(&desk.app).await;

@@ -11,7 +11,10 @@ CREATE TABLE search_messages (
     document   tsvector NOT NULL,
     PRIMARY KEY (session_id, seq)
 );
-CREATE INDEX search_messages_document ON search_messages USING gin (document);
+-- Every search reads the GIN pending list (new entries not yet merged) from end to end;
+-- a small list keeps that cheap, and the indexer's inserts merge it in bulk when full.
+CREATE INDEX search_messages_document ON search_messages USING gin (document)
+    WITH (gin_pending_list_limit = 256);
 
 -- How far each session is indexed: every message with seq <= indexed_seq has its
 -- document. A session needs indexing while chat_sessions.last_seq is greater.
@@ -22,8 +25,10 @@ CREATE TABLE search_progress (
 
 -- Visitors are searched by name and e-mail straight from their row (they are written
 -- rarely and never on the ack path). The expression must match db/search.rs exactly.
+-- No pending list: sign-ups are rare next to searches, which would otherwise read it.
 CREATE INDEX visitors_search ON visitors
-    USING gin (to_tsvector('english', coalesce(name, '') || ' ' || coalesce(email, '')));
+    USING gin (to_tsvector('english', coalesce(name, '') || ' ' || coalesce(email, '')))
+    WITH (fastupdate = off);
 
 -- The indexer's periodic sweep looks at open sessions and those ended since its last
 -- sweep (a message can be committed together with the end).

@@ -117,34 +117,94 @@ pub fn page(
             .load(conn)?,
             // Each way of matching is its own newest-first query with a plan of its own;
             // the page is the newest `limit` of their union.
-            Some(search) => bind_common(
-                format!(
-                    "SELECT id FROM ( \
-                       (SELECT s.id, s.created_at FROM chat_sessions s WHERE {common} \
-                          AND EXISTS (SELECT 1 FROM search_messages m WHERE m.session_id = s.id \
-                            AND m.document @@ websearch_to_tsquery('{CONFIG}', $11)) \
-                          {NEWEST_FIRST}) \
-                       UNION \
-                       (SELECT s.id, s.created_at FROM chat_sessions s WHERE {common} \
-                          AND EXISTS (SELECT 1 FROM visitors v WHERE v.id = s.visitor_id \
-                            AND {visitor} @@ websearch_to_tsquery('{CONFIG}', $11)) \
-                          {NEWEST_FIRST}) \
-                       UNION \
-                       (SELECT s.id, s.created_at FROM chat_sessions s WHERE {common} \
-                          AND s.number = $12) \
-                     ) hit ORDER BY created_at DESC, id DESC LIMIT $10",
-                    visitor = visitor_document(),
-                ),
-                filter,
-                after,
-                limit,
-            )
-            .bind::<Text, _>(search.text.clone())
-            .bind::<Nullable<BigInt>, _>(search.number)
-            .load(conn)?,
+            Some(search) => {
+                let in_messages = candidates(
+                    conn,
+                    &format!(
+                        "SELECT m.session_id AS id FROM search_messages m \
+                         WHERE m.document @@ websearch_to_tsquery('{CONFIG}', $1) LIMIT $2"
+                    ),
+                    &search.text,
+                )?;
+                let in_visitors = candidates(
+                    conn,
+                    &format!(
+                        "SELECT v.id FROM visitors v \
+                         WHERE {} @@ websearch_to_tsquery('{CONFIG}', $1) LIMIT $2",
+                        visitor_document()
+                    ),
+                    &search.text,
+                )?;
+                let by_message = match in_messages {
+                    Some(_) => "s.id = ANY($13)".to_owned(),
+                    None => format!(
+                        "EXISTS (SELECT 1 FROM search_messages m WHERE m.session_id = s.id \
+                           AND m.document @@ websearch_to_tsquery('{CONFIG}', $11))"
+                    ),
+                };
+                let by_visitor = match in_visitors {
+                    Some(_) => "s.visitor_id = ANY($14)".to_owned(),
+                    None => format!(
+                        "EXISTS (SELECT 1 FROM visitors v WHERE v.id = s.visitor_id \
+                           AND {} @@ websearch_to_tsquery('{CONFIG}', $11))",
+                        visitor_document()
+                    ),
+                };
+                bind_common(
+                    format!(
+                        "SELECT id FROM ( \
+                           (SELECT s.id, s.created_at FROM chat_sessions s \
+                              WHERE {common} AND {by_message} {NEWEST_FIRST}) \
+                           UNION \
+                           (SELECT s.id, s.created_at FROM chat_sessions s \
+                              WHERE {common} AND {by_visitor} {NEWEST_FIRST}) \
+                           UNION \
+                           (SELECT s.id, s.created_at FROM chat_sessions s \
+                              WHERE {common} AND s.number = $12) \
+                         ) hit ORDER BY created_at DESC, id DESC LIMIT $10"
+                    ),
+                    filter,
+                    after,
+                    limit,
+                )
+                .bind::<Text, _>(search.text.clone())
+                .bind::<Nullable<BigInt>, _>(search.number)
+                .bind::<Array<SqlUuid>, _>(in_messages.unwrap_or_default())
+                .bind::<Array<SqlUuid>, _>(in_visitors.unwrap_or_default())
+                .load(conn)?
+            }
         };
         Ok(hits.into_iter().map(|hit| SessionId(hit.id)).collect())
     })
+}
+
+/// Most rows a search first reads from a GIN index. A query that matches no more is
+/// answered from that list (its sessions, newest first); a more common one is left to
+/// the planner, whose statistics know common words well: it walks the newest sessions
+/// and checks each, which finds a page quickly exactly because the query is common, or
+/// reads the posting list when that is cheaper. Words without statistics (typos, new
+/// or rare words) are what this catches: estimated as common, they would walk every
+/// session to find nothing.
+const CANDIDATES_MAX: i64 = 200;
+
+/// The ids `sql` (with `$1` the search text and `$2` the row cap) returns, or `None`
+/// when there are more than [`CANDIDATES_MAX`].
+fn candidates(
+    conn: &mut PgConnection,
+    sql: &str,
+    text: &str,
+) -> QueryResult<Option<Vec<uuid::Uuid>>> {
+    let rows: Vec<Hit> = diesel::sql_query(sql)
+        .bind::<Text, _>(text)
+        .bind::<BigInt, _>(CANDIDATES_MAX + 1)
+        .load(conn)?;
+    if rows.len() as i64 > CANDIDATES_MAX {
+        return Ok(None);
+    }
+    let mut ids: Vec<uuid::Uuid> = rows.into_iter().map(|row| row.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Some(ids))
 }
 
 /// The visitor's searchable text; the same expression as the `visitors_search` index.
