@@ -38,7 +38,7 @@ use crate::db::{self, Db};
 use crate::error::Result;
 
 /// How often the indexer looks for new messages; the search lag budget is 5 s.
-pub const TICK: Duration = Duration::from_millis(500);
+pub const TICK: Duration = Duration::from_secs(2);
 /// Sessions indexed per statement: bounds one transaction when catching up.
 const SESSIONS_PER_STATEMENT: usize = 200;
 /// How long before its commit an end may have been stamped, and still be noticed.

@@ -300,6 +300,11 @@ pub fn sessions_behind(
 /// mark, and moves the mark. One statement, so one snapshot: the mark never passes a
 /// message that was not indexed. Idempotent: running it twice (or after a crash that
 /// lost the mark but kept documents) inserts nothing twice.
+///
+/// The messages are read per session through `(session_id, seq)`: a plain join let the
+/// planner hash-join against a sequential scan of all messages, which made every sweep
+/// cost the size of the whole history. `OFFSET 0` keeps the lateral subquery from being
+/// flattened back into that join.
 pub fn index(conn: &mut PgConnection, sessions: &[SessionId]) -> QueryResult<usize> {
     let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
     diesel::sql_query(format!(
@@ -309,7 +314,10 @@ pub fn index(conn: &mut PgConnection, sessions: &[SessionId]) -> QueryResult<usi
            LEFT JOIN search_progress p ON p.session_id = t.id \
          ), batch AS MATERIALIZED ( \
            SELECT m.session_id, m.seq, m.body \
-           FROM todo JOIN messages m ON m.session_id = todo.id AND m.seq > todo.done \
+           FROM todo CROSS JOIN LATERAL ( \
+             SELECT m.session_id, m.seq, m.body FROM messages m \
+             WHERE m.session_id = todo.id AND m.seq > todo.done OFFSET 0 \
+           ) m \
          ), documents AS ( \
            INSERT INTO search_messages (session_id, seq, document) \
            SELECT session_id, seq, to_tsvector('{CONFIG}', body) FROM batch \
