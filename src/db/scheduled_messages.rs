@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{scheduled_messages, session_specialists};
+use super::schema::scheduled_messages;
 use crate::domain::{AttachmentId, ScheduledId, ScheduledState, SessionId, SpecialistId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
@@ -154,20 +154,4 @@ pub fn cancel_for_session(
     ))
     .returning(scheduled_messages::id)
     .get_results(conn)
-}
-
-/// Whether the specialist is or was assigned to the session.
-pub fn was_assigned(
-    conn: &mut PgConnection,
-    session: SessionId,
-    specialist: SpecialistId,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        session_specialists::table.filter(
-            session_specialists::session_id
-                .eq(session)
-                .and(session_specialists::specialist_id.eq(specialist)),
-        ),
-    ))
-    .get_result(conn)
 }

@@ -50,11 +50,14 @@ pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String>
         .ok_or_else(|| Error::bad_request(format!("{field}: must not be empty")))
 }
 
+/// The alphabet of skills, tags and shortcuts: `[a-z0-9_-]`.
+fn label_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+}
+
 /// Skill labels (`billing`, `tier-2`): lower-case `[a-z0-9_-]{1,32}`, deduplicated.
 pub fn skills(field: &str, raw: &[String]) -> Result<Vec<String>> {
-    labels(field, raw, |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
-    })
+    labels(field, raw, label_char)
 }
 
 /// Most tags a session may carry (SPEC section 10).
@@ -75,15 +78,21 @@ pub fn session_tags(raw: &[String]) -> Result<Vec<String>> {
 
 /// A canned response's shortcut: one label of the same alphabet as skills, as typed.
 pub fn shortcut(raw: &str) -> Result<String> {
-    let shortcut = raw.trim();
-    let valid = (1..=32).contains(&shortcut.len())
-        && shortcut
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if valid {
-        Ok(shortcut.to_owned())
+    label("shortcut", raw.trim())
+}
+
+/// One tag to filter by, lower-cased like the stored ones.
+pub fn tag(raw: &str) -> Result<String> {
+    label("tag", &raw.to_lowercase())
+}
+
+fn label(field: &str, raw: &str) -> Result<String> {
+    if (1..=32).contains(&raw.len()) && raw.chars().all(label_char) {
+        Ok(raw.to_owned())
     } else {
-        Err(Error::bad_request("shortcut: 1 to 32 of a-z, 0-9, _ and -"))
+        Err(Error::bad_request(format!(
+            "{field}: 1 to 32 of a-z, 0-9, _ and -"
+        )))
     }
 }
 
@@ -114,6 +123,14 @@ fn labels(field: &str, raw: &[String], allowed: impl Fn(char) -> bool) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_lower_cased_and_checked() {
+        assert_eq!(tag("VIP").unwrap(), "vip");
+        assert!(tag("").is_err());
+        assert!(tag("no spaces").is_err());
+        assert!(tag(&"x".repeat(33)).is_err());
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -16,15 +16,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::db::{self, search::Filter, search::Search};
-use crate::domain::{Role, SessionId, SessionStatus, SpecialistId};
+use crate::domain::{inputs, Role, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::objects::{Audience, Session, SessionView};
 use crate::state::AppState;
 
-use super::sessions::{cursor_of, parse_cursor};
+use super::sessions::{list_limit, next_cursor, parse_cursor};
 
-const LIST_DEFAULT: i64 = 20;
-const LIST_MAX: i64 = 100;
 /// Longest search text accepted, in characters.
 const QUERY_MAX_CHARS: usize = 200;
 
@@ -108,10 +106,7 @@ async fn list(
         }
     };
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(LIST_DEFAULT);
-    if !(1..=LIST_MAX).contains(&limit) {
-        return Err(Error::bad_request(format!("limit: 1 to {LIST_MAX}")));
-    }
+    let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     if let Some((at, _)) = after {
         storable("cursor", at)?;
@@ -119,7 +114,7 @@ async fn list(
     let filter = Filter {
         visible_to,
         status: query.status,
-        tag: query.tag.as_deref().map(tag).transpose()?,
+        tag: query.tag.as_deref().map(inputs::tag).transpose()?,
         specialist: query.specialist_id,
         from: query.from.map(|at| storable("from", at)).transpose()?,
         to: query.to.map(|at| storable("to", at)).transpose()?,
@@ -140,12 +135,7 @@ async fn list(
             Ok((views, matches))
         })
         .await?;
-    let next_cursor = if views.len() as i64 > limit {
-        views.truncate(limit as usize);
-        views.last().map(cursor_of)
-    } else {
-        None
-    };
+    let next_cursor = next_cursor(&mut views, limit);
     let mut matches = matches.map(by_session);
     let sessions = views
         .iter()
@@ -160,20 +150,6 @@ async fn list(
         sessions,
         next_cursor,
     }))
-}
-
-/// A tag as stored: lower-cased, `[a-z0-9_-]{1,32}`.
-fn tag(raw: &str) -> Result<String> {
-    let tag = raw.to_lowercase();
-    let valid = (1..=32).contains(&tag.len())
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if valid {
-        Ok(tag)
-    } else {
-        Err(Error::bad_request("tag: 1 to 32 of a-z, 0-9, _ and -"))
-    }
 }
 
 /// The search a `q` asks for; blank means no search (an empty search box).
@@ -256,13 +232,5 @@ mod tests {
         assert_eq!(session_number("CHAT-"), None);
         assert_eq!(session_number("refund 42"), None);
         assert_eq!(session_number("99999999999999999999999"), None);
-    }
-
-    #[test]
-    fn tags_are_lower_cased_and_checked() {
-        assert_eq!(tag("VIP").unwrap(), "vip");
-        assert!(tag("").is_err());
-        assert!(tag("no spaces").is_err());
-        assert!(tag(&"x".repeat(33)).is_err());
     }
 }

@@ -7,9 +7,10 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::access;
 use crate::auth::Caller;
 use crate::db;
-use crate::domain::{Role, SessionId, SpecialistId};
+use crate::domain::SessionId;
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::objects::ScheduledMessage;
 use crate::state::AppState;
@@ -41,24 +42,14 @@ async fn list(
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
 ) -> Result<HttpResponse> {
-    if !matches!(caller.role, Role::Specialist | Role::Admin) {
-        return Err(Error::forbidden(
-            "only specialists and admins see scheduled messages",
-        ));
-    }
+    // Visitors and bots are refused before anything is looked up.
+    access::authorize_workspace(&caller, true)?;
     let id = id.into_inner();
     let rows = state
         .db
         .run(move |conn| {
-            let session =
-                db::sessions::find(conn, id)?.ok_or_else(|| Error::not_found("no such session"))?;
-            let specialist = SpecialistId(caller.id);
-            let allowed = caller.is_admin()
-                || session.specialist_id == Some(specialist)
-                || db::scheduled_messages::was_assigned(conn, id, specialist)?;
-            if !allowed {
-                return Err(Error::forbidden("not a specialist of this session"));
-            }
+            db::sessions::find(conn, id)?.ok_or_else(|| Error::not_found("no such session"))?;
+            access::authorize_workspace_on(conn, id, &caller)?;
             Ok(db::scheduled_messages::for_session(conn, id)?)
         })
         .await?;

@@ -405,10 +405,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(LIST_DEFAULT);
-    if !(1..=LIST_MAX).contains(&limit) {
-        return Err(Error::bad_request(format!("limit: 1 to {LIST_MAX}")));
-    }
+    let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let owner = match caller.role {
         Role::Admin => Owner::Everyone,
@@ -422,12 +419,7 @@ async fn list(
         .db
         .run(move |conn| Ok(db::sessions::list(conn, owner, status, after, limit + 1)?))
         .await?;
-    let next_cursor = if views.len() as i64 > limit {
-        views.truncate(limit as usize);
-        views.last().map(cursor_of)
-    } else {
-        None
-    };
+    let next_cursor = next_cursor(&mut views, limit);
     let audience = Audience::of(caller.role);
     let sessions = views
         .iter()
@@ -440,7 +432,26 @@ async fn list(
 }
 
 /// `<microseconds since the epoch>_<session id>` of the last session of a page.
-pub(super) fn cursor_of(view: &SessionView) -> String {
+/// The page size of a session list: 1 to 100, 20 when not given.
+pub(super) fn list_limit(limit: Option<i64>) -> Result<i64> {
+    let limit = limit.unwrap_or(LIST_DEFAULT);
+    if !(1..=LIST_MAX).contains(&limit) {
+        return Err(Error::bad_request(format!("limit: 1 to {LIST_MAX}")));
+    }
+    Ok(limit)
+}
+
+/// Lists are read with one row more than `limit`: its presence says there is a next
+/// page, which starts after the last row kept.
+pub(super) fn next_cursor(views: &mut Vec<SessionView>, limit: i64) -> Option<String> {
+    if views.len() as i64 <= limit {
+        return None;
+    }
+    views.truncate(limit as usize);
+    views.last().map(cursor_of)
+}
+
+fn cursor_of(view: &SessionView) -> String {
     format!("{}_{}", view.row.created_at.timestamp_micros(), view.row.id)
 }
 
