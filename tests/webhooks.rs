@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use common::process::{eventually, query_i64, ServerProcess, TestDatabase};
-use common::ws::Chat;
+use common::ws::{Chat, WsClient};
 use common::{TestApp, JWT_SECRET};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -348,6 +348,25 @@ async fn a_transfer_reaches_the_receiver_with_its_system_message_but_not_its_not
     assert_eq!(events[1]["data"]["message"]["kind"], "system");
     actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.events().len(), 2, "the note was delivered");
+}
+
+#[actix_web::test]
+async fn a_visitor_who_leaves_the_queue_reaches_the_receiver_as_abandoned() {
+    let app = TestApp::spawn_with(&[ALLOW_PRIVATE, &["--abandon-after-secs", "1"]].concat()).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, &admin, &receiver.url(), json!(["session.abandoned"])).await;
+    let (_, token) = app.visitor("Lee").await;
+    let mut visitor = WsClient::connect(&app, &token).await;
+    let session = visitor.start_session(json!({})).await;
+    visitor.disconnect().await;
+
+    let events = receiver
+        .wait_for("the abandoned session", |events| !events.is_empty())
+        .await;
+    assert_eq!(events[0]["event"], "session.abandoned");
+    assert_eq!(events[0]["data"]["session"]["id"], session["id"]);
+    assert_eq!(events[0]["data"]["session"]["status"], "abandoned");
 }
 
 #[actix_web::test]
