@@ -58,6 +58,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
 
+    /// PEM file of certificate authorities trusted for https webhooks besides the public
+    /// ones compiled in (e.g. an internal CA).
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
+
     /// Visitor sign-ups (`POST /api/v1/visitors`) allowed per client IP per minute.
     #[arg(
         long,

@@ -22,7 +22,7 @@ use crate::http::{self, rate_limit::RateLimiter};
 use crate::metrics::Metrics;
 use crate::search::SearchIndexer;
 use crate::state::AppState;
-use crate::webhooks::{deliverer, Webhooks};
+use crate::webhooks::{deliverer, tls, Webhooks};
 
 pub struct Application {
     port: u16,
@@ -51,6 +51,7 @@ impl Application {
         config: Config,
     ) -> Result<Application, Box<dyn std::error::Error + Send + Sync>> {
         let config = Arc::new(config);
+        let webhook_tls = tls::client_config(config.webhook_ca_file.as_deref())?;
         let url = config.database_url.clone();
         actix_web::rt::task::spawn_blocking(move || db::migrate(&url)).await??;
         std::fs::create_dir_all(config.attachment_dir())?;
@@ -106,8 +107,12 @@ impl Application {
         });
 
         // Events left in the outbox by a crash are delivered from the first poll on.
-        let deliverer_thread =
-            deliverer::start(state.db.clone(), webhooks, config.webhook_allow_private);
+        let deliverer_thread = deliverer::start(
+            state.db.clone(),
+            webhooks,
+            config.webhook_allow_private,
+            webhook_tls,
+        );
 
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {

@@ -33,24 +33,35 @@ impl Received {
     }
 }
 
-/// A webhook receiver on 127.0.0.1: answers 200, or never answers when it hangs.
+/// A webhook receiver on 127.0.0.1: answers 200, or never answers when it hangs; over
+/// https when it has a TLS configuration.
 struct Receiver {
     port: u16,
     hang: bool,
+    tls: Option<Arc<rustls::ServerConfig>>,
     received: Arc<Mutex<Vec<Received>>>,
     handle: ServerHandle,
 }
 
 impl Receiver {
     async fn start() -> Receiver {
-        Self::start_on(0, false, Arc::default()).await
+        Self::start_on(0, false, None, Arc::default()).await
     }
 
     async fn hanging() -> Receiver {
-        Self::start_on(0, true, Arc::default()).await
+        Self::start_on(0, true, None, Arc::default()).await
     }
 
-    async fn start_on(port: u16, hang: bool, received: Arc<Mutex<Vec<Received>>>) -> Receiver {
+    async fn https(certificate: &TestCertificate) -> Receiver {
+        Self::start_on(0, false, Some(certificate.server_config()), Arc::default()).await
+    }
+
+    async fn start_on(
+        port: u16,
+        hang: bool,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        received: Arc<Mutex<Vec<Received>>>,
+    ) -> Receiver {
         let store = received.clone();
         let server = HttpServer::new(move || {
             let store = store.clone();
@@ -75,8 +86,11 @@ impl Receiver {
         })
         .workers(1)
         .disable_signals()
-        .shutdown_timeout(0)
-        .bind(("127.0.0.1", port))
+        .shutdown_timeout(0);
+        let server = match &tls {
+            Some(tls) => server.bind_rustls_0_23(("127.0.0.1", port), (**tls).clone()),
+            None => server.bind(("127.0.0.1", port)),
+        }
         .expect("bind the receiver");
         let port = server.addrs()[0].port();
         let server = server.run();
@@ -85,13 +99,15 @@ impl Receiver {
         Receiver {
             port,
             hang,
+            tls,
             received,
             handle,
         }
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}/hook", self.port)
     }
 
     /// Stops listening; `restart` brings it back on the same port with what it got so far.
@@ -100,6 +116,7 @@ impl Receiver {
         StoppedReceiver {
             port: self.port,
             hang: self.hang,
+            tls: self.tls,
             received: self.received,
         }
     }
@@ -130,12 +147,53 @@ impl Receiver {
 struct StoppedReceiver {
     port: u16,
     hang: bool,
+    tls: Option<Arc<rustls::ServerConfig>>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl StoppedReceiver {
     async fn restart(self) -> Receiver {
-        Receiver::start_on(self.port, self.hang, self.received).await
+        Receiver::start_on(self.port, self.hang, self.tls, self.received).await
+    }
+}
+
+/// A certificate for 127.0.0.1 issued by a private CA made for the test; the CA's PEM
+/// file is what an operator would pass as `--webhook-ca-file`.
+struct TestCertificate {
+    ca_file: std::path::PathBuf,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key_der: Vec<u8>,
+}
+
+impl TestCertificate {
+    fn issue() -> TestCertificate {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "Switchboard test CA");
+        let ca = ca.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap();
+        let ca_file = std::env::temp_dir().join(common::unique_name("webhook-ca") + ".pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        TestCertificate {
+            ca_file,
+            chain: vec![leaf.der().clone()],
+            key_der: key.serialize_der(),
+        }
+    }
+
+    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let key = rustls::pki_types::PrivatePkcs8KeyDer::from(self.key_der.clone());
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), key.into())
+            .unwrap();
+        Arc::new(config)
     }
 }
 
@@ -370,6 +428,69 @@ async fn a_visitor_who_leaves_the_queue_reaches_the_receiver_as_abandoned() {
 }
 
 #[actix_web::test]
+async fn an_https_receiver_with_a_certificate_from_a_trusted_ca_gets_the_events() {
+    let certificate = TestCertificate::issue();
+    let ca_file = certificate.ca_file.to_str().unwrap();
+    let app = TestApp::spawn_with(&[ALLOW_PRIVATE, &["--webhook-ca-file", ca_file]].concat()).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::https(&certificate).await;
+    let created = create_webhook(&app, &admin, &receiver.url(), json!(["message.created"])).await;
+    let secret = created["secret"].as_str().unwrap().to_owned();
+
+    let mut chat = Chat::open(&app).await;
+    chat.visitor.say(&chat.session_id, "over TLS").await;
+
+    let events = receiver
+        .wait_for("the message over https", |events| !events.is_empty())
+        .await;
+    assert_eq!(message_bodies(&events), ["over TLS"]);
+    let received = &receiver.all()[0];
+    assert_eq!(
+        received.signature.as_deref(),
+        Some(signature(&secret, &received.body).as_str())
+    );
+}
+
+#[actix_web::test]
+async fn an_https_receiver_the_server_does_not_trust_gets_nothing() {
+    let certificate = TestCertificate::issue();
+    let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::https(&certificate).await;
+    let created = create_webhook(&app, &admin, &receiver.url(), json!(["message.created"])).await;
+    let id = created["webhook"]["id"].as_str().unwrap().to_owned();
+
+    let mut chat = Chat::open(&app).await;
+    chat.visitor
+        .say(&chat.session_id, "not for strangers")
+        .await;
+
+    let path = format!("/api/v1/webhooks/{id}/deliveries");
+    let started = Instant::now();
+    let history = loop {
+        let (_, history) = app.get(&path, &admin).await;
+        if !history["deliveries"].as_array().unwrap().is_empty() {
+            break history;
+        }
+        assert!(
+            started.elapsed() < DELIVERY_TIMEOUT,
+            "no attempt: {history}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    let attempt = &history["deliveries"][0];
+    assert!(attempt["status_code"].is_null(), "{history}");
+    assert!(
+        attempt["error"].as_str().unwrap().contains("certificate"),
+        "{history}"
+    );
+    assert!(
+        receiver.all().is_empty(),
+        "an untrusted receiver got the event"
+    );
+}
+
+#[actix_web::test]
 async fn a_receiver_that_was_down_gets_the_events_through_retries() {
     let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
     let admin = app.admin_token().await;
@@ -493,6 +614,62 @@ async fn events_committed_just_before_a_kill_are_delivered_after_the_restart() {
         })
         .await;
     assert!(events.len() >= acked.len());
+}
+
+#[actix_web::test]
+async fn settled_events_older_than_a_week_are_deleted_with_their_history() {
+    let database = TestDatabase::fresh();
+    let flags = [ALLOW_PRIVATE, &["--auto-accept", "true"]].concat();
+    let mut server = ServerProcess::start(&database.name, &flags).await;
+    let admin = admin_token(&database);
+    let receiver = Receiver::start().await;
+    let (status, body) = post(
+        server.address(),
+        "/api/v1/webhooks",
+        &admin,
+        json!({"url": receiver.url(), "events": ["message.created"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut chat = Chat::open(&server).await;
+    for text in ["old", "old and still retrying", "recent"] {
+        chat.visitor.say(&chat.session_id, text).await;
+    }
+    receiver
+        .wait_for("every message", |events| events.len() == 3)
+        .await;
+    server.kill9();
+
+    let mut conn = database.connect();
+    let aged = execute(
+        &mut conn,
+        "UPDATE webhook_outbox SET created_at = now() - interval '8 days' \
+         WHERE data->'message'->>'body' LIKE 'old%'",
+    );
+    assert_eq!(aged, 2);
+    let retrying = execute(
+        &mut conn,
+        "UPDATE webhook_deliveries SET delivered_at = NULL, \
+         next_attempt_at = now() + interval '1 hour' WHERE event_id IN (SELECT id FROM \
+         webhook_outbox WHERE data->'message'->>'body' = 'old and still retrying')",
+    );
+    assert_eq!(retrying, 1);
+
+    let _server = ServerProcess::start(&database.name, &flags).await;
+    let left = eventually("the settled old event pruned", DELIVERY_TIMEOUT, || {
+        let left = query_i64(&mut conn, "SELECT count(*) FROM webhook_outbox");
+        (left == 2).then_some(left)
+    })
+    .await;
+    assert_eq!(left, 2);
+    let bodies = query_i64(
+        &mut conn,
+        "SELECT count(*) FROM webhook_outbox \
+         WHERE data->'message'->>'body' IN ('old and still retrying', 'recent')",
+    );
+    assert_eq!(bodies, 2, "the unsettled and the recent event are kept");
+    let attempts = query_i64(&mut conn, "SELECT count(*) FROM webhook_attempts");
+    assert_eq!(attempts, 2, "the pruned event's attempt went with it");
 }
 
 #[actix_web::test]
@@ -672,6 +849,13 @@ fn admin_token(database: &TestDatabase) -> String {
     switchboard::auth::TokenKeys::new(JWT_SECRET.as_bytes())
         .issue(row.id.0, switchboard::domain::Role::Admin)
         .unwrap()
+}
+
+fn execute(conn: &mut diesel::PgConnection, statement: &str) -> usize {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(statement)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{statement}: {e}"))
 }
 
 async fn post(address: &str, path: &str, token: &str, body: Value) -> (u16, Value) {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Timestamptz};
 
 use super::schema::{webhook_attempts, webhook_deliveries, webhook_outbox, webhooks};
 use crate::domain::{SpecialistId, WebhookEventId, WebhookId};
@@ -120,6 +120,23 @@ pub fn fan_out(conn: &mut PgConnection, limit: i64) -> QueryResult<usize> {
          UPDATE webhook_outbox SET fanned_out_at = now() \
          WHERE id IN (SELECT id FROM batch)",
     )
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+}
+
+/// Deletes up to `limit` events that happened before `before` and are settled (fanned
+/// out, and delivered or given up for every webhook), oldest first; their deliveries and
+/// attempts go with them.
+pub fn prune(conn: &mut PgConnection, before: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM webhook_outbox WHERE id IN ( \
+             SELECT o.id FROM webhook_outbox o \
+             WHERE o.created_at < $1 AND o.fanned_out_at IS NOT NULL \
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = o.id \
+                               AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) \
+             ORDER BY o.created_at LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(before)
     .bind::<BigInt, _>(limit)
     .execute(conn)
 }

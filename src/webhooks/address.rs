@@ -1,5 +1,4 @@
-//! Which URLs a webhook may point at: `http` only for now (`https` is refused with a
-//! clear message until the client has TLS), and (unless
+//! Which URLs a webhook may point at: `http` or `https`, and (unless
 //! `SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE`) never a host that resolves to loopback, private,
 //! link-local or otherwise internal addresses, so a webhook cannot be used to reach
 //! services behind the server. The host is resolved when the webhook is created and
@@ -35,13 +34,7 @@ impl WebhookUrl {
             .map_err(|_| Error::bad_request("url: not a valid URL"))?;
         let port = match uri.scheme_str() {
             Some("http") => 80,
-            // The HTTP client is built without TLS (see README, "Webhooks"): an https
-            // webhook would fail every delivery for a day, so it is refused up front.
-            Some("https") => {
-                return Err(Error::bad_request(
-                    "url: https webhooks are not supported by this server yet; use http",
-                ))
-            }
+            Some("https") => 443,
             _ => return Err(Error::bad_request("url: only http and https URLs")),
         };
         let host = uri
@@ -150,6 +143,7 @@ mod tests {
     fn only_http_and_https_urls_with_a_host_are_accepted() {
         assert!(WebhookUrl::parse("http://example.com/hook").is_ok());
         assert!(WebhookUrl::parse("http://example.com:8080/hook").is_ok());
+        assert!(WebhookUrl::parse("https://example.com/hook").is_ok());
         for url in [
             "ftp://example.com/",
             "file:///etc/passwd",

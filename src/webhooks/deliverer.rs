@@ -6,13 +6,15 @@
 //! second, so events committed just before a crash are picked up after the restart and
 //! retries fall due without anyone waking it. Each webhook with due deliveries gets a
 //! worker task of its own that delivers them one at a time, oldest first: a receiver
-//! that hangs holds up its own queue (each request times out), never the other webhooks. Every attempt is recorded; failures are
-//! retried with exponential backoff until 24 hours after the event.
+//! that hangs holds up its own queue (each request times out), never the other
+//! webhooks. Every attempt is recorded; failures are retried with exponential backoff
+//! until 24 hours after the event. At start-up and every hour, events older than
+//! [`KEEP_FOR`] that are settled are deleted with their history.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::Arbiter;
 use actix_web::http::header::CONTENT_TYPE;
@@ -37,6 +39,12 @@ const WORKER_BATCH: i64 = 100;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after the event failed deliveries are retried.
 const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long settled events and their delivery history are kept; longer than `RETRY_FOR`,
+/// so only settled events can be this old.
+const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+/// Events deleted per statement, so pruning a long backlog never holds one long lock.
+const PRUNE_BATCH: i64 = 10_000;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
 
@@ -49,10 +57,16 @@ struct Shared {
 }
 
 /// Starts the deliverer on a thread of its own; it stops with the returned arbiter.
-pub fn start(db: Db, webhooks: Arc<Webhooks>, allow_private: bool) -> Arbiter {
+pub fn start(
+    db: Db,
+    webhooks: Arc<Webhooks>,
+    allow_private: bool,
+    tls: Arc<rustls::ClientConfig>,
+) -> Arbiter {
     let arbiter = Arbiter::new();
     arbiter.spawn_fn(move || {
         let client = awc::Client::builder()
+            .connector(awc::Connector::new().rustls_0_23(tls))
             .timeout(ATTEMPT_TIMEOUT)
             // A redirect could lead to an address the URL check never saw.
             .disable_redirects()
@@ -70,7 +84,14 @@ pub fn start(db: Db, webhooks: Arc<Webhooks>, allow_private: bool) -> Arbiter {
 
 async fn supervise(shared: Rc<Shared>) {
     let mut workers: HashMap<WebhookId, JoinHandle<()>> = HashMap::new();
+    let mut pruned_at: Option<Instant> = None;
     loop {
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(Instant::now());
+            if let Err(error) = prune(&shared.db).await {
+                log::warn!("webhooks: old events not pruned: {}", error.message);
+            }
+        }
         if let Err(error) = fan_out(&shared.db).await {
             log::warn!("webhooks: outbox not fanned out: {}", error.message);
         }
@@ -102,6 +123,18 @@ async fn fan_out(db: &Db) -> Result<()> {
             .run(|conn| Ok(db::webhooks::fan_out(conn, FAN_OUT_BATCH)?))
             .await?;
         if (fanned as i64) < FAN_OUT_BATCH {
+            return Ok(());
+        }
+    }
+}
+
+async fn prune(db: &Db) -> Result<()> {
+    let before = Utc::now() - chrono::Duration::from_std(KEEP_FOR).expect("a week");
+    loop {
+        let pruned = db
+            .run(move |conn| Ok(db::webhooks::prune(conn, before, PRUNE_BATCH)?))
+            .await?;
+        if (pruned as i64) < PRUNE_BATCH {
             return Ok(());
         }
     }

@@ -10,6 +10,7 @@ pub mod address;
 pub mod deliverer;
 pub mod outbox;
 pub mod signature;
+pub mod tls;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 

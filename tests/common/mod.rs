@@ -42,7 +42,7 @@ fn admin_connection() -> PgConnection {
     PgConnection::establish(&database_url("postgres")).expect("connect to the test Postgres server")
 }
 
-fn unique_name(prefix: &str) -> String {
+pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 

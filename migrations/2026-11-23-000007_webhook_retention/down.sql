@@ -1,0 +1,3 @@
+DROP INDEX webhook_attempts_event;
+DROP INDEX webhook_deliveries_event;
+DROP INDEX webhook_outbox_created;
