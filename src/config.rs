@@ -63,6 +63,12 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_CA_FILE")]
     pub webhook_ca_file: Option<PathBuf>,
 
+    /// Keep the full-text search index up to date. Off, searches find only what was
+    /// indexed before, visitors and session numbers; on again, the indexer catches up.
+    /// For measuring what search costs the chat path (SPEC section 10 allows 10 %).
+    #[arg(long, env = "SWITCHBOARD_SEARCH_INDEXING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub search_indexing: bool,
+
     /// Visitor sign-ups (`POST /api/v1/visitors`) allowed per client IP per minute.
     #[arg(
         long,

@@ -29,8 +29,8 @@ pub struct Application {
     server: Server,
     state: AppState,
     dispatcher_thread: StopOnDrop,
-    /// Held so the indexer runs as long as the application.
-    _search_indexer: Addr<SearchIndexer>,
+    /// Held so the indexer runs as long as the application; none when indexing is off.
+    _search_indexer: Option<Addr<SearchIndexer>>,
     deliverer_thread: StopOnDrop,
 }
 
@@ -97,7 +97,9 @@ impl Application {
             metrics,
             webhooks: webhooks.clone(),
         };
-        let search_indexer = SearchIndexer::start(state.db.clone());
+        let search_indexer = config
+            .search_indexing
+            .then(|| SearchIndexer::start(state.db.clone()));
         Context::with_receiver(scheduler_receiver).run(Scheduler::new(state.clone()));
         let restored = state.db.run(Restored::load).await?;
         let for_dispatcher = state.clone();

@@ -22,7 +22,11 @@ struct Desk {
 
 impl Desk {
     async fn open() -> Desk {
-        let app = TestApp::spawn().await;
+        Self::open_with(&[]).await
+    }
+
+    async fn open_with(settings: &[&str]) -> Desk {
+        let app = TestApp::spawn_with(settings).await;
         let admin = app.admin_token().await;
         let (_, bot) = app.bot(&admin, "Intake bot").await;
         Desk { app, admin, bot }
@@ -542,6 +546,35 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
             break;
         }
         assert!(Instant::now() < deadline, "not indexed after the restart");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn with_indexing_off_messages_are_not_found_until_it_is_back_on() {
+    let desk = Desk::open_with(&["--search-indexing", "false"]).await;
+    let session = desk.conversation("The kettle whistles all night").await;
+    // Two sweeps of a running indexer.
+    actix_web::rt::time::sleep(2 * switchboard::search::TICK).await;
+    assert_eq!(
+        ids(&desk.list(&desk.admin, "q=kettle").await),
+        Vec::<String>::new()
+    );
+
+    let restarted = TestApp::spawn_on(&desk.app.database).await;
+    let deadline = Instant::now() + INDEX_LAG;
+    loop {
+        let (status, found) = restarted
+            .get("/api/v1/conversations?q=kettle", &desk.admin)
+            .await;
+        assert_eq!(status, 200, "{found}");
+        if ids(&found) == vec![id(&session)] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not indexed once indexing was on"
+        );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
