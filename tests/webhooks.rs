@@ -560,14 +560,7 @@ async fn events_committed_just_before_a_kill_are_delivered_after_the_restart() {
     let mut server = ServerProcess::start(&database.name, &flags).await;
     let admin = admin_token(&database);
     let receiver = Receiver::start().await;
-    let (status, body) = post(
-        server.address(),
-        "/api/v1/webhooks",
-        &admin,
-        json!({"url": receiver.url(), "events": ["message.created"]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    subscribe_to_messages(&server, &admin, &receiver).await;
     // The receiver is away when the server dies, so nothing can have been delivered.
     let stopped = receiver.stop().await;
 
@@ -623,14 +616,7 @@ async fn settled_events_older_than_a_week_are_deleted_with_their_history() {
     let mut server = ServerProcess::start(&database.name, &flags).await;
     let admin = admin_token(&database);
     let receiver = Receiver::start().await;
-    let (status, body) = post(
-        server.address(),
-        "/api/v1/webhooks",
-        &admin,
-        json!({"url": receiver.url(), "events": ["message.created"]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    subscribe_to_messages(&server, &admin, &receiver).await;
     let mut chat = Chat::open(&server).await;
     for text in ["old", "old and still retrying", "recent"] {
         chat.visitor.say(&chat.session_id, text).await;
@@ -831,6 +817,18 @@ async fn bad_webhook_definitions_are_refused() {
         let (status, answer) = app.post("/api/v1/webhooks", &admin, body.clone()).await;
         assert_eq!(status, 400, "{body}: {answer}");
     }
+}
+
+/// Subscribes the receiver to `message.created` on a server process.
+async fn subscribe_to_messages(server: &ServerProcess, admin: &str, receiver: &Receiver) {
+    let (status, body) = post(
+        server.address(),
+        "/api/v1/webhooks",
+        admin,
+        json!({"url": receiver.url(), "events": ["message.created"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 }
 
 /// An admin made straight in the database, with a token signed by the test secret.
