@@ -13,44 +13,6 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0";
 
-fn multipart(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "switchboard-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-/// Uploads a file to a session; returns status and JSON body.
-async fn upload(
-    app: &TestApp,
-    session_id: &str,
-    token: &str,
-    name: &str,
-    bytes: &[u8],
-) -> (u16, Value) {
-    let (content_type, body) = multipart(name, bytes);
-    let mut response = app
-        .client
-        .post(app.url(&format!("/api/v1/sessions/{session_id}/attachments")))
-        .bearer_auth(token)
-        .insert_header(("Content-Type", content_type))
-        .send_body(body)
-        .await
-        .expect("upload reaches the server");
-    let status = response.status().as_u16();
-    let body = response
-        .json::<Value>()
-        .limit(1 << 20)
-        .await
-        .expect("a JSON body");
-    (status, body)
-}
-
 /// Downloads an attachment; returns status, Content-Disposition and the bytes.
 async fn download(app: &TestApp, url: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
     let mut request = app.client.get(app.url(url));
@@ -82,14 +44,14 @@ async fn an_uploaded_image_is_sent_as_a_file_message_and_downloaded_by_participa
     let app = TestApp::spawn().await;
     let mut chat = Chat::open(&app).await;
 
-    let (status, uploaded) = upload(
-        &app,
-        &chat.session_id,
-        &chat.visitor_token,
-        "../../etc/photo.png",
-        PNG,
-    )
-    .await;
+    let (status, uploaded) = app
+        .upload(
+            &chat.session_id,
+            &chat.visitor_token,
+            "../../etc/photo.png",
+            PNG,
+        )
+        .await;
     assert_eq!(status, 201, "{uploaded}");
     let attachment = &uploaded["attachment"];
     assert_eq!(attachment["file_name"], "photo.png");
@@ -165,8 +127,9 @@ async fn an_uploaded_image_is_sent_as_a_file_message_and_downloaded_by_participa
 async fn strangers_may_neither_upload_nor_download() {
     let app = TestApp::spawn().await;
     let chat = Chat::open(&app).await;
-    let (status, uploaded) =
-        upload(&app, &chat.session_id, &chat.visitor_token, "a.png", PNG).await;
+    let (status, uploaded) = app
+        .upload(&chat.session_id, &chat.visitor_token, "a.png", PNG)
+        .await;
     assert_eq!(status, 201);
     let url = uploaded["attachment"]["url"].as_str().unwrap();
 
@@ -177,13 +140,13 @@ async fn strangers_may_neither_upload_nor_download() {
     for token in [&other_visitor, &other_specialist, &bot] {
         let (status, _, _) = download(&app, url, Some(token)).await;
         assert_eq!(status, 403);
-        let (status, error) = upload(&app, &chat.session_id, token, "b.png", PNG).await;
+        let (status, error) = app.upload(&chat.session_id, token, "b.png", PNG).await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
             (403, Some("forbidden"))
         );
     }
-    let (status, _) = upload(&app, &chat.session_id, &admin, "c.png", PNG).await;
+    let (status, _) = app.upload(&chat.session_id, &admin, "c.png", PNG).await;
     assert_eq!(status, 403, "admins look, they do not write");
     let (status, _, _) = download(&app, url, None).await;
     assert_eq!(status, 401);
@@ -208,14 +171,9 @@ async fn the_owning_bot_uploads_sends_and_downloads() {
     let session_id = created["session"]["id"].as_str().unwrap();
     let mut visitor = WsClient::connect(&app, created["visitor_token"].as_str().unwrap()).await;
 
-    let (status, uploaded) = upload(
-        &app,
-        session_id,
-        &bot,
-        "invoice.pdf",
-        b"%PDF-1.7\n%\xe2\xe3\n",
-    )
-    .await;
+    let (status, uploaded) = app
+        .upload(session_id, &bot, "invoice.pdf", b"%PDF-1.7\n%\xe2\xe3\n")
+        .await;
     assert_eq!(status, 201, "{uploaded}");
     assert_eq!(uploaded["attachment"]["content_type"], "application/pdf");
     let (status, sent) = app
@@ -260,7 +218,9 @@ async fn content_types_come_from_magic_bytes_and_executables_are_refused() {
         ),
     ];
     for (name, bytes, expected) in accepted {
-        let (status, body) = upload(&app, &chat.session_id, &chat.visitor_token, name, bytes).await;
+        let (status, body) = app
+            .upload(&chat.session_id, &chat.visitor_token, name, bytes)
+            .await;
         assert_eq!(status, 201, "{name}: {body}");
         assert_eq!(body["attachment"]["content_type"], expected, "{name}");
     }
@@ -272,18 +232,15 @@ async fn content_types_come_from_magic_bytes_and_executables_are_refused() {
         ("photo.png", b"\0\x01\x02\x03\x04 unknown binary"),
     ];
     for (name, bytes) in refused {
-        let (status, body) = upload(&app, &chat.session_id, &chat.visitor_token, name, bytes).await;
+        let (status, body) = app
+            .upload(&chat.session_id, &chat.visitor_token, name, bytes)
+            .await;
         assert_eq!(status, 400, "{bytes:?}: {body}");
         assert_eq!(body["error"]["code"], "bad_request");
     }
-    let (status, _) = upload(
-        &app,
-        &chat.session_id,
-        &chat.visitor_token,
-        "empty.txt",
-        b"",
-    )
-    .await;
+    let (status, _) = app
+        .upload(&chat.session_id, &chat.visitor_token, "empty.txt", b"")
+        .await;
     assert_eq!(status, 400);
     let dir = app.app_state.config.attachment_dir();
     assert_eq!(
@@ -304,8 +261,9 @@ async fn names_are_sanitised() {
         ("..", "file"),
         (".hidden.txt", "hidden.txt"),
     ] {
-        let (status, body) =
-            upload(&app, &chat.session_id, &chat.visitor_token, given, b"text").await;
+        let (status, body) = app
+            .upload(&chat.session_id, &chat.visitor_token, given, b"text")
+            .await;
         assert_eq!(status, 201, "{given}: {body}");
         assert_eq!(body["attachment"]["file_name"], kept, "{given}");
     }
@@ -315,14 +273,9 @@ async fn names_are_sanitised() {
 async fn a_non_ascii_name_is_offered_in_both_forms() {
     let app = TestApp::spawn().await;
     let chat = Chat::open(&app).await;
-    let (status, body) = upload(
-        &app,
-        &chat.session_id,
-        &chat.visitor_token,
-        "résumé.txt",
-        b"cv",
-    )
-    .await;
+    let (status, body) = app
+        .upload(&chat.session_id, &chat.visitor_token, "résumé.txt", b"cv")
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["attachment"]["file_name"], "résumé.txt");
     let url = body["attachment"]["url"].as_str().unwrap();
@@ -338,23 +291,23 @@ async fn a_non_ascii_name_is_offered_in_both_forms() {
 async fn uploads_over_the_limit_get_413() {
     let app = TestApp::spawn_with(&["--max-upload-bytes", "1000"]).await;
     let chat = Chat::open(&app).await;
-    let (status, _) = upload(
-        &app,
-        &chat.session_id,
-        &chat.visitor_token,
-        "a.txt",
-        &[b'a'; 1000],
-    )
-    .await;
+    let (status, _) = app
+        .upload(
+            &chat.session_id,
+            &chat.visitor_token,
+            "a.txt",
+            &[b'a'; 1000],
+        )
+        .await;
     assert_eq!(status, 201, "exactly at the limit");
-    let (status, body) = upload(
-        &app,
-        &chat.session_id,
-        &chat.visitor_token,
-        "b.txt",
-        &[b'a'; 1001],
-    )
-    .await;
+    let (status, body) = app
+        .upload(
+            &chat.session_id,
+            &chat.visitor_token,
+            "b.txt",
+            &[b'a'; 1001],
+        )
+        .await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "too_large");
 }
@@ -364,17 +317,14 @@ async fn the_default_limit_is_ten_mebibytes() {
     let app = TestApp::spawn().await;
     let chat = Chat::open(&app).await;
     let mut big = vec![b'a'; 10 * 1024 * 1024];
-    let (status, body) = upload(&app, &chat.session_id, &chat.visitor_token, "big.txt", &big).await;
+    let (status, body) = app
+        .upload(&chat.session_id, &chat.visitor_token, "big.txt", &big)
+        .await;
     assert_eq!(status, 201, "{body}");
     big.push(b'a');
-    let (status, body) = upload(
-        &app,
-        &chat.session_id,
-        &chat.visitor_token,
-        "bigger.txt",
-        &big,
-    )
-    .await;
+    let (status, body) = app
+        .upload(&chat.session_id, &chat.visitor_token, "bigger.txt", &big)
+        .await;
     assert_eq!(status, 413, "{body}");
 }
 
@@ -382,8 +332,9 @@ async fn the_default_limit_is_ten_mebibytes() {
 async fn attachments_belong_to_their_session_and_ended_sessions_take_none() {
     let app = TestApp::spawn().await;
     let mut chat = Chat::open(&app).await;
-    let (status, uploaded) =
-        upload(&app, &chat.session_id, &chat.visitor_token, "a.png", PNG).await;
+    let (status, uploaded) = app
+        .upload(&chat.session_id, &chat.visitor_token, "a.png", PNG)
+        .await;
     assert_eq!(status, 201);
     let foreign = send_file(
         &uuid::Uuid::now_v7().to_string(),
@@ -395,18 +346,20 @@ async fn attachments_belong_to_their_session_and_ended_sessions_take_none() {
     assert_error(&chat.visitor.request(unknown).await, &["not_found"]);
 
     chat.visitor.end_session(&chat.session_id).await;
-    let (status, body) = upload(&app, &chat.session_id, &chat.visitor_token, "b.png", PNG).await;
+    let (status, body) = app
+        .upload(&chat.session_id, &chat.visitor_token, "b.png", PNG)
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("conflict"))
     );
-    let (status, _) = upload(
-        &app,
-        &uuid::Uuid::now_v7().to_string(),
-        &chat.visitor_token,
-        "b.png",
-        PNG,
-    )
-    .await;
+    let (status, _) = app
+        .upload(
+            &uuid::Uuid::now_v7().to_string(),
+            &chat.visitor_token,
+            "b.png",
+            PNG,
+        )
+        .await;
     assert_eq!(status, 404);
 }

@@ -390,25 +390,10 @@ async fn only_the_sessions_specialists_and_admins_see_its_scheduled_messages() {
 
 /// Uploads a small text file to the session as `token`; returns the attachment id.
 async fn upload_text(app: &TestApp, session_id: &str, token: &str) -> String {
-    let boundary = "scheduled-test-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
-         filename=\"hours.txt\"\r\nContent-Type: text/plain\r\n\r\n\
-         Open 9 to 5.\r\n--{boundary}--\r\n"
-    );
-    let mut response = app
-        .client
-        .post(app.url(&format!("/api/v1/sessions/{session_id}/attachments")))
-        .bearer_auth(token)
-        .insert_header((
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        ))
-        .send_body(body)
-        .await
-        .expect("upload reaches the server");
-    let uploaded: Value = response.json().await.expect("a JSON body");
-    assert_eq!(response.status().as_u16(), 201, "{uploaded}");
+    let (status, uploaded) = app
+        .upload(session_id, token, "hours.txt", b"Open 9 to 5.")
+        .await;
+    assert_eq!(status, 201, "{uploaded}");
     uploaded["attachment"]["id"].as_str().unwrap().to_owned()
 }
 

@@ -491,6 +491,56 @@ async fn an_https_receiver_the_server_does_not_trust_gets_nothing() {
 }
 
 #[actix_web::test]
+async fn file_and_scheduled_messages_reach_the_receiver() {
+    let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, &admin, &receiver.url(), json!(["message.created"])).await;
+    let mut chat = Chat::open(&app).await;
+    let session = chat.session_id.clone();
+    let (status, uploaded) = app
+        .upload(
+            &session,
+            &chat.visitor_token,
+            "receipt.txt",
+            b"paid in full",
+        )
+        .await;
+    assert_eq!(status, 201, "{uploaded}");
+    let attachment = uploaded["attachment"]["id"].clone();
+
+    chat.visitor
+        .expect_reply(
+            json!({"type": "message.send", "session_id": session, "client_msg_id": "file-1",
+                   "attachment_id": attachment}),
+            "message.ack",
+        )
+        .await;
+    let send_at = chrono::Utc::now() + chrono::TimeDelta::milliseconds(500);
+    chat.specialist
+        .expect_reply(
+            json!({"type": "message.send", "session_id": session, "client_msg_id": "later-1",
+                   "body": "Sent later", "send_at": send_at.to_rfc3339()}),
+            "message.scheduled",
+        )
+        .await;
+
+    let events = receiver
+        .wait_for("the file and the scheduled message", |events| {
+            message_bodies(events).contains(&"Sent later".to_owned())
+                && events
+                    .iter()
+                    .any(|e| e["data"]["message"]["kind"] == "file")
+        })
+        .await;
+    let file = events
+        .iter()
+        .find(|e| e["data"]["message"]["kind"] == "file")
+        .unwrap();
+    assert_eq!(file["data"]["message"]["attachment_id"], attachment);
+}
+
+#[actix_web::test]
 async fn a_receiver_that_was_down_gets_the_events_through_retries() {
     let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
     let admin = app.admin_token().await;

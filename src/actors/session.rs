@@ -36,7 +36,7 @@ use crate::protocol::objects::{
 use crate::protocol::Frame;
 use crate::routing::Waiting;
 use crate::state::AppState;
-use crate::webhooks::{outbox, WebhookEvent};
+use crate::webhooks::{outbox, WebhookEvent, Webhooks};
 
 /// Longest message body, in characters after trimming.
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -395,8 +395,8 @@ impl ChatSession {
         attachment_id: Option<AttachmentId>,
     ) {
         if let Some(key) = &client_msg_id {
-            if key.is_empty() || key.chars().count() > 64 {
-                return reply.err(Error::bad_request("client_msg_id: 1 to 64 characters"));
+            if let Err(error) = check_client_msg_id(key) {
+                return reply.err(error);
             }
             if let Some(seq) = self.sent.get(&(sender.id, key.clone())).copied() {
                 return self.ack_again(ctx, reply, seq);
@@ -438,12 +438,7 @@ impl ChatSession {
                          result: Result<Option<db::sessions::ChatSession>>,
                          _: &mut Context<Self>| match result {
             Ok(updated) => {
-                if let Some(updated) = updated {
-                    this.apply_row(updated);
-                } else if let Some(view) = this.view.as_mut() {
-                    view.row.last_seq = message.seq;
-                }
-                this.remember(message.clone());
+                this.stored(&message, updated);
                 let skip = reply.connection_id();
                 let reference = reply.reference();
                 reply.ok(Frame::MessageAck {
@@ -456,17 +451,8 @@ impl ChatSession {
             Err(error) => reply.err(error),
         };
         if first_response {
-            let id = self.id;
             let webhooks = self.state.webhooks.clone();
-            let work = Transact::new(move |conn| {
-                db::messages::insert_batch(conn, std::slice::from_ref(&row))?;
-                outbox::messages_created(conn, &webhooks, std::slice::from_ref(&row))?;
-                let changes = SessionChanges {
-                    first_response_at: Some(Some(row.created_at)),
-                    ..Default::default()
-                };
-                Ok(Some(db::sessions::update(conn, id, &changes)?))
-            });
+            let work = Transact::new(move |conn| store_message(conn, &webhooks, &row, true));
             self.commit(ctx, work, done);
         } else {
             let appended = persistence::append(&self.state.persistence, vec![row]);
@@ -511,6 +497,20 @@ impl ChatSession {
                     Err(error) => reply.err(error),
                 }),
         );
+    }
+
+    /// Takes in a committed message: the session row its transaction changed (or just
+    /// the new `last_seq`), and the recent messages resends and resumes are served from.
+    fn stored(&mut self, message: &Message, updated: Option<db::sessions::ChatSession>) {
+        match updated {
+            Some(updated) => self.apply_row(updated),
+            None => {
+                if let Some(view) = self.view.as_mut() {
+                    view.row.last_seq = message.seq;
+                }
+            }
+        }
+        self.remember(message.clone());
     }
 
     /// A resend of a message already stored: the original ack again, nothing new.
@@ -568,8 +568,8 @@ impl ChatSession {
         if party != Party::Specialist {
             return reply.err(Error::forbidden("only specialists schedule messages"));
         }
-        if client_msg_id.is_empty() || client_msg_id.chars().count() > 64 {
-            return reply.err(Error::bad_request("client_msg_id: 1 to 64 characters"));
+        if let Err(error) = check_client_msg_id(&client_msg_id) {
+            return reply.err(error);
         }
         let body = match attachment_id {
             Some(_) => caption_text(body.as_deref()),
@@ -579,7 +579,9 @@ impl ChatSession {
             Ok(body) => body,
             Err(error) => return reply.err(error),
         };
-        let Some(author) = sender.id else { return };
+        let Some(author) = sender.id else {
+            return reply.err(Error::internal("a specialist without an id"));
+        };
         let id = self.id;
         let row = db::scheduled_messages::ScheduledMessage {
             id: ScheduledId::new(),
@@ -598,27 +600,34 @@ impl ChatSession {
         };
         let work = Transact::new(move |conn| {
             if let Some(attachment_id) = row.attachment_id {
-                attachment_to_send(conn, id, Some(author), attachment_id)?;
+                // A wrong attachment is the caller's mistake: answered, not raised, so it
+                // does not fail the other writes merged into this transaction.
+                match attachment_to_send(conn, id, Some(author), attachment_id) {
+                    Err(error) if error.code != ErrorCode::Internal => return Ok(Err(error)),
+                    checked => checked?,
+                };
             }
-            Ok(db::scheduled_messages::insert_or_find(conn, &row)?)
+            Ok(Ok(db::scheduled_messages::insert_or_find(conn, &row)?))
         });
-        self.commit(ctx, work, move |this, result, _| match result {
-            Ok(stored) => {
-                if stored.state == ScheduledState::Pending {
-                    this.state.scheduler.do_send(Schedule {
-                        id: stored.id,
-                        session: id,
+        self.commit(ctx, work, move |this, result, _| {
+            match result.and_then(|stored| stored) {
+                Ok(stored) => {
+                    if stored.state == ScheduledState::Pending {
+                        this.state.scheduler.do_send(Schedule {
+                            id: stored.id,
+                            session: id,
+                            send_at: stored.send_at,
+                        });
+                    }
+                    let reference = reply.reference();
+                    reply.ok(Frame::MessageScheduled {
+                        reference,
+                        scheduled_id: stored.id,
                         send_at: stored.send_at,
                     });
                 }
-                let reference = reply.reference();
-                reply.ok(Frame::MessageScheduled {
-                    reference,
-                    scheduled_id: stored.id,
-                    send_at: stored.send_at,
-                });
+                Err(error) => reply.err(error),
             }
-            Err(error) => reply.err(error),
         });
     }
 
@@ -639,6 +648,7 @@ impl ChatSession {
         let first_response = row.first_response_at.is_none();
         let seq = self.next_seq();
         let now = Utc::now();
+        let webhooks = self.state.webhooks.clone();
         let work = Transact::new(move |conn| {
             let Some(pending) = db::scheduled_messages::lock_pending(conn, scheduled)? else {
                 return Ok(Delivery::Settled);
@@ -678,17 +688,8 @@ impl ChatSession {
                 client_msg_id: Some(format!("scheduled-{scheduled}")),
                 created_at: now,
             };
-            db::messages::insert_batch(conn, std::slice::from_ref(&message))?;
+            let updated = store_message(conn, &webhooks, &message, first_response)?;
             db::scheduled_messages::mark_sent(conn, scheduled, seq, now)?;
-            let updated = if first_response {
-                let changes = SessionChanges {
-                    first_response_at: Some(Some(now)),
-                    ..Default::default()
-                };
-                Some(db::sessions::update(conn, id, &changes)?)
-            } else {
-                None
-            };
             Ok(Delivery::Sent(Box::new(SentScheduled {
                 message,
                 file,
@@ -726,18 +727,10 @@ impl ChatSession {
                 file,
                 updated,
             } = *sent;
-            match updated {
-                Some(updated) => this.apply_row(updated),
-                None => {
-                    if let Some(view) = this.view.as_mut() {
-                        view.row.last_seq = row.seq;
-                    }
-                }
-            }
             let name = this.view.as_ref().and_then(|v| v.specialist_name.clone());
             let mut message = Message::from_row(&row, name);
             message.attachment = file.as_ref().map(Attachment::from);
-            this.remember(message.clone());
+            this.stored(&message, updated);
             this.fan_out(&Frame::MessageNew { message }, false, None);
         });
     }
@@ -1340,6 +1333,39 @@ fn attachment_to_send(
         return Err(Error::conflict("this attachment has already been sent"));
     }
     Ok(file)
+}
+
+/// Stores one message outside the batched append, with its webhook event and, when it
+/// is the specialist's first answer, the session's `first_response_at`; returns the
+/// session row when it changed.
+fn store_message(
+    conn: &mut diesel::PgConnection,
+    webhooks: &Webhooks,
+    message: &db::messages::Message,
+    first_response: bool,
+) -> Result<Option<db::sessions::ChatSession>> {
+    db::messages::insert_batch(conn, std::slice::from_ref(message))?;
+    outbox::messages_created(conn, webhooks, std::slice::from_ref(message))?;
+    if !first_response {
+        return Ok(None);
+    }
+    let changes = SessionChanges {
+        first_response_at: Some(Some(message.created_at)),
+        ..Default::default()
+    };
+    Ok(Some(db::sessions::update(
+        conn,
+        message.session_id,
+        &changes,
+    )?))
+}
+
+/// The sender's key for resending a message safely: 1 to 64 characters.
+fn check_client_msg_id(key: &str) -> Result<()> {
+    if key.is_empty() || key.chars().count() > 64 {
+        return Err(Error::bad_request("client_msg_id: 1 to 64 characters"));
+    }
+    Ok(())
 }
 
 /// A caption: trimmed, at most 4000 characters, possibly empty.

@@ -209,6 +209,44 @@ impl TestApp {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
+    /// Uploads `bytes` as the file `name` to a session (`POST .../attachments`, one
+    /// multipart part; the server decides the type from the bytes); returns status and
+    /// JSON body.
+    pub async fn upload(
+        &self,
+        session_id: &str,
+        token: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
+        let boundary = "switchboard-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut response = self
+            .client
+            .post(self.url(&format!("/api/v1/sessions/{session_id}/attachments")))
+            .bearer_auth(token)
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .send_body(body)
+            .await
+            .expect("upload reaches the server");
+        let status = response.status().as_u16();
+        let body = response
+            .json::<Value>()
+            .limit(1 << 20)
+            .await
+            .expect("a JSON body");
+        (status, body)
+    }
+
     /// Creates the admin straight in the database and logs in.
     pub async fn admin_token(&self) -> String {
         let new = switchboard::accounts::new_specialist(switchboard::accounts::SpecialistInput {
