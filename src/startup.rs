@@ -60,17 +60,10 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let pool = db::pool(&config.database_url, config.db_pool_size);
         let webhooks = Arc::new(Webhooks::default());
-        let subscribed = {
-            let pool = pool.clone();
-            actix_web::rt::task::spawn_blocking(move || {
-                let mut conn = pool.get()?;
-                Ok::<_, crate::error::Error>(db::webhooks::subscribed_events(&mut conn)?)
-            })
-            .await??
-        };
-        webhooks
-            .subscriptions
-            .set(subscribed.iter().map(Vec::as_slice));
+        let subscriptions = webhooks.clone();
+        Db::new(pool.clone())
+            .run(move |conn| Ok(subscriptions.subscriptions.reload(conn)?))
+            .await?;
         let persistence = Persistence::start(
             pool.clone(),
             config.db_writers,

@@ -108,9 +108,6 @@ async fn list(
     let query = query.into_inner();
     let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    if let Some((at, _)) = after {
-        storable("cursor", at)?;
-    }
     let filter = Filter {
         visible_to,
         status: query.status,
@@ -128,8 +125,10 @@ async fn list(
             // One more than asked tells whether there is a next page.
             let ids = db::search::page(conn, &filter, search.as_ref(), after, limit + 1)?;
             let views = in_order(db::sessions::views_of(conn, &ids)?, &ids);
+            // Snippets only for the rows of this page, not for the one that tells.
+            let shown = &ids[..ids.len().min(limit as usize)];
             let matches = match &search {
-                Some(search) => Some(db::search::matches(conn, &ids, &search.text)?),
+                Some(search) => Some(db::search::matches(conn, shown, &search.text)?),
                 None => None,
             };
             Ok((views, matches))

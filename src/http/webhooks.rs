@@ -3,7 +3,6 @@
 //! refreshes the in-memory subscription summary the chat path consults.
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use diesel::pg::PgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,7 +13,7 @@ use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::webhooks::{Delivery, Webhook};
 use crate::state::AppState;
 use crate::webhooks::address::WebhookUrl;
-use crate::webhooks::{signature, Subscriptions, WebhookEvent};
+use crate::webhooks::{signature, WebhookEvent};
 
 /// Longest secret a caller may choose.
 const MAX_SECRET_CHARS: usize = 256;
@@ -90,7 +89,7 @@ async fn create(
         .db
         .run(move |conn| {
             let row = db::webhooks::insert(conn, &url, &events, &secret, created_by)?;
-            refresh(conn, &webhooks.subscriptions)?;
+            webhooks.subscriptions.reload(conn)?;
             Ok(row)
         })
         .await?;
@@ -156,7 +155,7 @@ async fn remove(
             if !db::webhooks::delete(conn, id)? {
                 return Err(Error::not_found("no such webhook"));
             }
-            refresh(conn, &webhooks.subscriptions)
+            Ok(webhooks.subscriptions.reload(conn)?)
         })
         .await?;
     log::info!("webhook {id} deleted by {}", caller.id);
@@ -220,13 +219,6 @@ fn checked_secret(secret: String) -> Result<String> {
         )));
     }
     Ok(secret)
-}
-
-/// Reloads the subscription summary from the table, so it is exact after any change.
-fn refresh(conn: &mut PgConnection, subscriptions: &Subscriptions) -> Result<()> {
-    let subscribed = db::webhooks::subscribed_events(conn)?;
-    subscriptions.set(subscribed.iter().map(Vec::as_slice));
-    Ok(())
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -43,7 +43,7 @@ const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 /// so only settled events can be this old.
 const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
-/// Events deleted per statement, so pruning a long backlog never holds one long lock.
+/// Events deleted per statement.
 const PRUNE_BATCH: i64 = 10_000;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
@@ -118,23 +118,26 @@ async fn supervise(shared: Rc<Shared>) {
 }
 
 async fn fan_out(db: &Db) -> Result<()> {
-    loop {
-        let fanned = db
-            .run(|conn| Ok(db::webhooks::fan_out(conn, FAN_OUT_BATCH)?))
-            .await?;
-        if (fanned as i64) < FAN_OUT_BATCH {
-            return Ok(());
-        }
-    }
+    in_batches(db, FAN_OUT_BATCH, db::webhooks::fan_out).await
 }
 
 async fn prune(db: &Db) -> Result<()> {
     let before = Utc::now() - chrono::Duration::from_std(KEEP_FOR).expect("a week");
+    in_batches(db, PRUNE_BATCH, move |conn, batch| {
+        db::webhooks::prune(conn, before, batch)
+    })
+    .await
+}
+
+/// Repeats `step` (which handles at most `batch` rows, each in its own statement) until
+/// a step handles fewer: one long statement would hold its locks for the whole backlog.
+async fn in_batches<F>(db: &Db, batch: i64, step: F) -> Result<()>
+where
+    F: Fn(&mut diesel::PgConnection, i64) -> diesel::QueryResult<usize> + Copy + Send + 'static,
+{
     loop {
-        let pruned = db
-            .run(move |conn| Ok(db::webhooks::prune(conn, before, PRUNE_BATCH)?))
-            .await?;
-        if (pruned as i64) < PRUNE_BATCH {
+        let handled = db.run(move |conn| Ok(step(conn, batch)?)).await?;
+        if (handled as i64) < batch {
             return Ok(());
         }
     }

@@ -80,6 +80,13 @@ impl Subscriptions {
         self.events.load(Ordering::Acquire) & event.bit() != 0
     }
 
+    /// Reads every webhook's events from the database into the summary.
+    pub fn reload(&self, conn: &mut diesel::PgConnection) -> diesel::QueryResult<()> {
+        let subscribed = crate::db::webhooks::subscribed_events(conn)?;
+        self.set(subscribed.iter().map(Vec::as_slice));
+        Ok(())
+    }
+
     /// Replaces the summary with the union of every webhook's events.
     pub fn set<'a>(&self, subscribed: impl IntoIterator<Item = &'a [String]>) {
         let bits = subscribed
