@@ -119,14 +119,11 @@ pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Resu
 /// analytics, rendering canned responses into it): admins, and specialists the session
 /// is or was assigned to (`took_part`); never visitors or bots.
 pub fn authorize_workspace(caller: &Caller, took_part: bool) -> Result<()> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::Specialist if took_part => Ok(()),
-        Role::Specialist => Err(Error::forbidden("not one of your conversations")),
-        Role::Visitor | Role::Bot => Err(Error::forbidden(
-            "the workspace is for specialists and admins",
-        )),
+    caller.require_staff()?;
+    if caller.role == Role::Specialist && !took_part {
+        return Err(Error::forbidden("not one of your conversations"));
     }
+    Ok(())
 }
 
 /// [`authorize_workspace`] for `caller` on `session`, reading `session_specialists` only

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::actors::dispatcher::Enqueue;
-use crate::actors::session::{body_text, waiting_from};
+use crate::actors::session::waiting_from;
 use crate::db;
 use crate::domain::inputs::{self, optional_text, Email};
 use crate::domain::{
@@ -141,7 +141,7 @@ fn check(handoff: Handoff, bot: BotId, key: Option<String>) -> Result<Checked> {
         .into_iter()
         .enumerate()
         .map(|(i, entry)| {
-            let body = body_text(Some(&entry.body))
+            let body = inputs::body_text(Some(&entry.body))
                 .map_err(|e| Error::bad_request(format!("transcript[{i}].{}", e.message)))?;
             if entry.at.is_some_and(|at| at < DateTime::UNIX_EPOCH) {
                 return Err(Error::bad_request(format!(

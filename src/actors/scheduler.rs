@@ -107,10 +107,8 @@ impl Scheduler {
             if send_at > now {
                 break;
             }
-            let Some((_, session)) = self.pending.get(&id).copied() else {
-                self.due.remove(&(send_at, id));
-                continue;
-            };
+            // `due` and `pending` change together, so every due id is pending.
+            let (_, session) = self.pending[&id];
             self.remove(id);
             self.deliver(id, session, ctx);
         }
@@ -200,8 +198,11 @@ pub async fn unschedule(state: &AppState, caller: Caller, id: ScheduledId) -> Re
                     "only its author or an admin may unschedule a message",
                 ));
             }
-            db::scheduled_messages::cancel(conn, id)?
-                .ok_or_else(|| Error::conflict("this message was already sent or cancelled"))?;
+            if !db::scheduled_messages::cancel(conn, id)? {
+                return Err(Error::conflict(
+                    "this message was already sent or cancelled",
+                ));
+            }
             Ok(())
         })
         .await?;

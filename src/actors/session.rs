@@ -38,8 +38,6 @@ use crate::routing::Waiting;
 use crate::state::AppState;
 use crate::webhooks::{outbox, WebhookEvent, Webhooks};
 
-/// Longest message body, in characters after trimming.
-pub const MAX_BODY_CHARS: usize = 4000;
 /// Messages kept in memory for offers and quick resumes.
 const RECENT: usize = 200;
 const TYPING_EXPIRES: Duration = Duration::from_secs(6);
@@ -405,7 +403,7 @@ impl ChatSession {
         if let Some(attachment_id) = attachment_id {
             return self.send_file(ctx, reply, sender, client_msg_id, body, attachment_id);
         }
-        let body = match body_text(body.as_deref()) {
+        let body = match inputs::body_text(body.as_deref()) {
             Ok(body) => body,
             Err(error) => return reply.err(error),
         };
@@ -476,7 +474,7 @@ impl ChatSession {
         caption: Option<String>,
         attachment_id: AttachmentId,
     ) {
-        let caption = match caption_text(caption.as_deref()) {
+        let caption = match inputs::caption_text(caption.as_deref()) {
             Ok(caption) => caption,
             Err(error) => return reply.err(error),
         };
@@ -572,8 +570,8 @@ impl ChatSession {
             return reply.err(error);
         }
         let body = match attachment_id {
-            Some(_) => caption_text(body.as_deref()),
-            None => body_text(body.as_deref()),
+            Some(_) => inputs::caption_text(body.as_deref()),
+            None => inputs::body_text(body.as_deref()),
         };
         let body = match body {
             Ok(body) => body,
@@ -742,7 +740,7 @@ impl ChatSession {
         sender: Participant,
         body: String,
     ) {
-        let body = match body_text(Some(&body)) {
+        let body = match inputs::body_text(Some(&body)) {
             Ok(body) => body,
             Err(error) => return reply.err(error),
         };
@@ -1081,7 +1079,7 @@ impl ChatSession {
             Ok(skills) => skills,
             Err(error) => return reply.err(error),
         };
-        let note = match inputs::optional_text("note", note.as_deref(), MAX_BODY_CHARS) {
+        let note = match inputs::optional_text("note", note.as_deref(), inputs::MAX_BODY_CHARS) {
             Ok(note) => note,
             Err(error) => return reply.err(error),
         };
@@ -1368,33 +1366,6 @@ fn check_client_msg_id(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// A caption: trimmed, at most 4000 characters, possibly empty.
-fn caption_text(raw: Option<&str>) -> Result<String> {
-    let caption = raw.map(str::trim).unwrap_or_default();
-    if caption.chars().count() > MAX_BODY_CHARS || caption.contains('\0') {
-        return Err(Error::bad_request(format!(
-            "body: at most {MAX_BODY_CHARS} characters, no NUL"
-        )));
-    }
-    Ok(caption.to_owned())
-}
-
-/// A message body: trimmed, 1 to 4000 characters.
-pub fn body_text(raw: Option<&str>) -> Result<String> {
-    let body = raw.map(str::trim).unwrap_or_default();
-    let chars = body.chars().count();
-    if chars == 0 || chars > MAX_BODY_CHARS {
-        return Err(Error::bad_request(format!(
-            "body: 1 to {MAX_BODY_CHARS} characters"
-        )));
-    }
-    // Postgres text cannot hold NUL.
-    if body.contains('\0') {
-        return Err(Error::bad_request("body: no NUL characters"));
-    }
-    Ok(body.to_owned())
-}
-
 /// What routing needs to know about a session row.
 pub fn waiting_from(row: &db::sessions::ChatSession) -> Waiting {
     let mut waiting = Waiting::new(row.id, row.visitor_id, row.priority, row.queued_at);
@@ -1552,7 +1523,7 @@ impl Handler<SetTags> for ChatSession {
             return reply.err(error);
         }
         // Visitors and bots are refused before their input is looked at.
-        if let Err(error) = access::authorize_workspace(&caller, true) {
+        if let Err(error) = caller.require_staff() {
             return reply.err(error);
         }
         let tags = match inputs::session_tags(&tags) {
@@ -1577,16 +1548,12 @@ impl Handler<SetTags> for ChatSession {
             if let Some(view) = this.view.as_mut() {
                 view.tags = tags.clone();
             }
-            if let Some(specialist) = this.specialist_peer() {
-                let event = Frame::SessionTagged {
-                    reference: None,
-                    session_id: id,
-                    tags: tags.clone(),
-                };
-                this.state
-                    .registry
-                    .send_to(specialist, &event.to_text(), reply.connection_id());
-            }
+            let event = Frame::SessionTagged {
+                reference: None,
+                session_id: id,
+                tags: tags.clone(),
+            };
+            this.fan_out(&event, true, reply.connection_id());
             let reference = reply.reference();
             reply.ok(Frame::SessionTagged {
                 reference,

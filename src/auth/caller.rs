@@ -62,6 +62,15 @@ impl Caller {
         }
     }
 
+    /// Specialists and admins: the people who answer chats and manage the desk. The id
+    /// is theirs as a specialist.
+    pub fn require_staff(&self) -> Result<SpecialistId> {
+        match self.role {
+            Role::Specialist | Role::Admin => Ok(SpecialistId(self.id)),
+            Role::Visitor | Role::Bot => Err(Error::forbidden("specialists and admins only")),
+        }
+    }
+
     pub fn require_bot_or_admin(&self) -> Result<()> {
         match self.role {
             Role::Bot | Role::Admin => Ok(()),

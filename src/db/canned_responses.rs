@@ -23,13 +23,13 @@ pub struct CannedResponse {
 }
 
 /// A change to a response; `None` fields stay as they are.
-#[derive(Debug, Default, Clone, AsChangeset)]
+#[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = canned_responses)]
 pub struct CannedResponseChanges {
     pub shortcut: Option<String>,
     pub title: Option<String>,
     pub body: Option<String>,
-    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The responses `viewer` may see: their own and the shared ones.

@@ -74,13 +74,12 @@ pub fn lock_pending(
         .optional()
 }
 
-/// Every pending row, earliest first: what the scheduler waits for after a start.
+/// Every pending row: what the scheduler waits for after a start.
 pub fn all_pending(
     conn: &mut PgConnection,
 ) -> QueryResult<Vec<(ScheduledId, SessionId, DateTime<Utc>)>> {
     scheduled_messages::table
         .filter(scheduled_messages::state.eq(ScheduledState::Pending))
-        .order(scheduled_messages::send_at.asc())
         .select((
             scheduled_messages::id,
             scheduled_messages::session_id,
@@ -120,9 +119,9 @@ pub fn mark_sent(
     Ok(())
 }
 
-/// Cancels the row if it is still pending; returns it when it was.
-pub fn cancel(conn: &mut PgConnection, id: ScheduledId) -> QueryResult<Option<ScheduledMessage>> {
-    diesel::update(
+/// Cancels the row if it is still pending; whether it was.
+pub fn cancel(conn: &mut PgConnection, id: ScheduledId) -> QueryResult<bool> {
+    let cancelled = diesel::update(
         scheduled_messages::table
             .find(id)
             .filter(scheduled_messages::state.eq(ScheduledState::Pending)),
@@ -131,9 +130,8 @@ pub fn cancel(conn: &mut PgConnection, id: ScheduledId) -> QueryResult<Option<Sc
         scheduled_messages::state.eq(ScheduledState::Cancelled),
         scheduled_messages::cancelled_at.eq(Utc::now()),
     ))
-    .returning(ScheduledMessage::as_returning())
-    .get_result(conn)
-    .optional()
+    .execute(conn)?;
+    Ok(cancelled > 0)
 }
 
 /// Cancels every pending row of a session (it has ended); returns their ids.

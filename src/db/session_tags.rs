@@ -9,15 +9,6 @@ use diesel::prelude::*;
 use super::schema::session_tags;
 use crate::domain::SessionId;
 
-/// The tags of one session, sorted.
-pub fn for_session(conn: &mut PgConnection, session: SessionId) -> QueryResult<Vec<String>> {
-    session_tags::table
-        .filter(session_tags::session_id.eq(session))
-        .select(session_tags::tag)
-        .order(session_tags::tag.asc())
-        .load(conn)
-}
-
 /// The tags of many sessions in one query, each list sorted; sessions without tags are
 /// absent.
 pub fn for_sessions(

@@ -183,27 +183,22 @@ pub fn record_attempt(
 ) -> QueryResult<()> {
     let attempt = due.attempts + 1;
     conn.transaction(|conn| {
-        let delivery = webhook_deliveries::table.find((webhook, due.event_id));
         let (delivered_at, gave_up_at, next_attempt_at) = match outcome {
             Outcome::Delivered => (Some(Utc::now()), None, None),
             Outcome::GaveUp => (None, Some(Utc::now()), None),
             Outcome::RetryAt(at) => (None, None, Some(at)),
         };
-        let updated = diesel::update(delivery)
+        let updated = diesel::update(webhook_deliveries::table.find((webhook, due.event_id)))
             .set((
                 webhook_deliveries::attempts.eq(attempt),
                 webhook_deliveries::delivered_at.eq(delivered_at),
                 webhook_deliveries::gave_up_at.eq(gave_up_at),
+                next_attempt_at.map(|at| webhook_deliveries::next_attempt_at.eq(at)),
             ))
             .execute(conn)?;
         if updated == 0 {
             // The webhook was deleted while the request was in flight.
             return Ok(());
-        }
-        if let Some(at) = next_attempt_at {
-            diesel::update(delivery)
-                .set(webhook_deliveries::next_attempt_at.eq(at))
-                .execute(conn)?;
         }
         diesel::insert_into(webhook_attempts::table)
             .values((

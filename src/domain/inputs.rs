@@ -50,6 +50,36 @@ pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String>
         .ok_or_else(|| Error::bad_request(format!("{field}: must not be empty")))
 }
 
+/// Longest message body (and canned response), in characters after trimming.
+pub const MAX_BODY_CHARS: usize = 4000;
+
+/// A message body: trimmed, 1 to 4000 characters; line breaks allowed.
+pub fn body_text(raw: Option<&str>) -> Result<String> {
+    let body = raw.map(str::trim).unwrap_or_default();
+    let chars = body.chars().count();
+    if chars == 0 || chars > MAX_BODY_CHARS {
+        return Err(Error::bad_request(format!(
+            "body: 1 to {MAX_BODY_CHARS} characters"
+        )));
+    }
+    // Postgres text cannot hold NUL.
+    if body.contains('\0') {
+        return Err(Error::bad_request("body: no NUL characters"));
+    }
+    Ok(body.to_owned())
+}
+
+/// A file's caption: trimmed, at most 4000 characters, possibly empty.
+pub fn caption_text(raw: Option<&str>) -> Result<String> {
+    let caption = raw.map(str::trim).unwrap_or_default();
+    if caption.chars().count() > MAX_BODY_CHARS || caption.contains('\0') {
+        return Err(Error::bad_request(format!(
+            "body: at most {MAX_BODY_CHARS} characters, no NUL"
+        )));
+    }
+    Ok(caption.to_owned())
+}
+
 /// The alphabet of skills, tags and shortcuts: `[a-z0-9_-]`.
 fn label_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'

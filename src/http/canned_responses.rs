@@ -14,14 +14,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access;
 use crate::auth::Caller;
 use crate::db::{self, canned_responses::CannedResponseChanges};
-use crate::domain::inputs::{required_text, shortcut};
-use crate::domain::{CannedResponseId, Role, SessionId, SpecialistId};
+use crate::domain::inputs::{self, required_text, shortcut};
+use crate::domain::{CannedResponseId, SessionId, SpecialistId};
 use crate::error::{Error, ErrorResponse, Result};
 use crate::placeholders::{self, Placeholders};
 use crate::state::AppState;
 
 const TITLE_MAX_CHARS: usize = 200;
-const BODY_MAX_CHARS: usize = 4000;
 
 /// A canned response as its users see it.
 #[derive(Serialize, ToSchema)]
@@ -123,7 +122,7 @@ async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let viewer = staff(&caller)?;
+    let viewer = caller.require_staff()?;
     let q = query.into_inner().q;
     if q.as_deref().is_some_and(|q| q.contains('\0')) {
         return Err(Error::bad_request("q: no NUL characters"));
@@ -160,7 +159,7 @@ async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewCannedResponse>,
 ) -> Result<HttpResponse> {
-    let owner = staff(&caller)?;
+    let owner = caller.require_staff()?;
     let body = body.into_inner();
     if body.shared {
         caller.require_admin()?;
@@ -171,7 +170,7 @@ async fn create(
         owner_id: (!body.shared).then_some(owner),
         shortcut: shortcut(&body.shortcut)?,
         title: required_text("title", &body.title, TITLE_MAX_CHARS)?,
-        body: response_body(&body.body)?,
+        body: inputs::body_text(Some(&body.body))?,
         created_at: now,
         updated_at: now,
     };
@@ -206,7 +205,7 @@ async fn show(
     state: web::Data<AppState>,
     id: web::Path<CannedResponseId>,
 ) -> Result<HttpResponse> {
-    let viewer = staff(&caller)?;
+    let viewer = caller.require_staff()?;
     let id = id.into_inner();
     let row = state.db.run(move |conn| visible(conn, viewer, id)).await?;
     Ok(HttpResponse::Ok().json(CannedResponseBody {
@@ -240,7 +239,7 @@ async fn change(
     id: web::Path<CannedResponseId>,
     body: web::Json<ChangeCannedResponse>,
 ) -> Result<HttpResponse> {
-    let viewer = staff(&caller)?;
+    let viewer = caller.require_staff()?;
     let body = body.into_inner();
     let changes = CannedResponseChanges {
         shortcut: body.shortcut.as_deref().map(shortcut).transpose()?,
@@ -249,8 +248,12 @@ async fn change(
             .as_deref()
             .map(|title| required_text("title", title, TITLE_MAX_CHARS))
             .transpose()?,
-        body: body.body.as_deref().map(response_body).transpose()?,
-        updated_at: Some(Utc::now()),
+        body: body
+            .body
+            .as_deref()
+            .map(|raw| inputs::body_text(Some(raw)))
+            .transpose()?,
+        updated_at: Utc::now(),
     };
     let id = id.into_inner();
     let row = state
@@ -287,7 +290,7 @@ async fn remove(
     state: web::Data<AppState>,
     id: web::Path<CannedResponseId>,
 ) -> Result<HttpResponse> {
-    let viewer = staff(&caller)?;
+    let viewer = caller.require_staff()?;
     let id = id.into_inner();
     state
         .db
@@ -324,7 +327,7 @@ async fn render(
     id: web::Path<CannedResponseId>,
     query: web::Query<RenderQuery>,
 ) -> Result<HttpResponse> {
-    let viewer = staff(&caller)?;
+    let viewer = caller.require_staff()?;
     let id = id.into_inner();
     let session = query.into_inner().session_id;
     let body = state
@@ -336,23 +339,13 @@ async fn render(
             access::authorize_workspace_on(conn, session, &caller)?;
             let values = Placeholders {
                 visitor_name: view.visitor.name,
-                specialist_name: view.row.specialist_id.and(view.specialist_name),
+                specialist_name: view.specialist_name,
                 session_number: db::sessions::display_number(view.row.number),
             };
             Ok(placeholders::render(&response.body, &values))
         })
         .await?;
     Ok(HttpResponse::Ok().json(RenderedBody { body }))
-}
-
-/// Canned responses are for specialists and admins; the id is the viewer's.
-fn staff(caller: &Caller) -> Result<SpecialistId> {
-    match caller.role {
-        Role::Specialist | Role::Admin => Ok(SpecialistId(caller.id)),
-        Role::Visitor | Role::Bot => Err(Error::forbidden(
-            "canned responses are for specialists and admins",
-        )),
-    }
 }
 
 fn visible(
@@ -372,17 +365,6 @@ fn may_manage(caller: &Caller, response: &db::canned_responses::CannedResponse) 
         ));
     }
     Ok(())
-}
-
-/// The text of a response: multi-line, so unlike titles it may hold line breaks.
-fn response_body(raw: &str) -> Result<String> {
-    let body = raw.trim();
-    if body.is_empty() || body.chars().count() > BODY_MAX_CHARS || body.contains('\0') {
-        return Err(Error::bad_request(format!(
-            "body: 1 to {BODY_MAX_CHARS} characters, no NUL"
-        )));
-    }
-    Ok(body.to_owned())
 }
 
 fn shortcut_taken(error: diesel::result::Error) -> Error {

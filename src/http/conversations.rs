@@ -96,15 +96,9 @@ async fn list(
     state: web::Data<AppState>,
     query: web::Query<ConversationsQuery>,
 ) -> Result<HttpResponse> {
-    let visible_to = match caller.role {
-        Role::Admin => None,
-        Role::Specialist => Some(SpecialistId(caller.id)),
-        Role::Visitor | Role::Bot => {
-            return Err(Error::forbidden(
-                "conversations are for specialists and admins",
-            ))
-        }
-    };
+    let viewer = caller.require_staff()?;
+    // Admins see every conversation, specialists those they were assigned to.
+    let visible_to = (caller.role == Role::Specialist).then_some(viewer);
     let query = query.into_inner();
     let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;

@@ -43,7 +43,7 @@ async fn list(
     id: web::Path<SessionId>,
 ) -> Result<HttpResponse> {
     // Visitors and bots are refused before anything is looked up.
-    access::authorize_workspace(&caller, true)?;
+    caller.require_staff()?;
     let id = id.into_inner();
     let rows = state
         .db
