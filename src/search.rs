@@ -25,9 +25,9 @@
 //! yet indexed when the process died is indexed before anything else. Nothing lives only
 //! in memory: losing the process loses no progress and no work.
 //!
-//! **Lag.** A message waits at most one tick plus the time to index what arrived with it;
-//! a tick that is still running when the next one is due lets it pass, so a burst is
-//! indexed in bigger batches rather than by overlapping sweeps.
+//! **Lag.** A message waits at most one tick plus the time to index what arrived with it:
+//! the next sweep starts a tick after the previous one ended, so a burst is indexed in
+//! bigger batches rather than by overlapping sweeps.
 
 use std::time::Duration;
 
@@ -49,34 +49,25 @@ pub struct SearchIndexer {
     /// The database clock at the last successful sweep; `None` until the first one,
     /// which therefore covers every session.
     swept_at: Option<DateTime<Utc>>,
-    busy: bool,
 }
 
 impl SearchIndexer {
     pub fn start(db: Db) -> Addr<SearchIndexer> {
-        SearchIndexer {
-            db,
-            swept_at: None,
-            busy: false,
-        }
-        .start()
+        SearchIndexer { db, swept_at: None }.start()
     }
 
+    /// Sweeps, then schedules the next sweep a tick after this one ended.
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        if self.busy {
-            return;
-        }
-        self.busy = true;
         let db = self.db.clone();
         let ended_since = self.swept_at.map(|at| at - MARGIN);
         async move { db.run(move |conn| catch_up(conn, ended_since)).await }
             .into_actor(self)
-            .map(|result, this, _| {
-                this.busy = false;
+            .map(|result, this, ctx| {
                 match result {
                     Ok(swept_at) => this.swept_at = Some(swept_at),
                     Err(e) => log::warn!("search indexing failed, will retry: {e}"),
                 }
+                ctx.run_later(TICK, Self::tick);
             })
             .spawn(ctx);
     }
@@ -87,7 +78,6 @@ impl Actor for SearchIndexer {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.tick(ctx);
-        ctx.run_interval(TICK, Self::tick);
     }
 }
 

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::process::execute;
 use common::ws::{Chat, WsClient};
-use common::TestApp;
-use diesel::RunQueryDsl;
+use common::{encode_query, TestApp};
 use serde_json::{json, Value};
 
 /// The indexer may lag the conversation by at most this much.
@@ -54,40 +54,45 @@ impl Desk {
     }
 
     async fn list(&self, token: &str, query: &str) -> Value {
-        let (status, body) = self
-            .app
-            .get(&format!("/api/v1/conversations?{query}"), token)
-            .await;
-        assert_eq!(status, 200, "conversations?{query}: {body}");
-        body
+        list(&self.app, token, query).await
     }
 
-    /// Searches until the result contains `session` (the indexer runs in the
-    /// background), failing after the lag budget; returns that hit.
+    async fn set_archived(&self, session_id: &str, archived: bool) {
+        let action = if archived { "archive" } else { "unarchive" };
+        let path = format!("/api/v1/sessions/{session_id}/{action}");
+        let (status, body) = self.app.post(&path, &self.admin, json!({})).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+
     async fn find(&self, token: &str, q: &str, session: &Value) -> Value {
-        let deadline = Instant::now() + INDEX_LAG;
-        loop {
-            let found = self.list(token, &format!("q={}", encode(q))).await;
-            if let Some(hit) = hit_of(&found, session) {
-                return hit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{q:?} did not find {} within {INDEX_LAG:?}: {found}",
-                session["id"]
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
+        find(&self.app, token, q, session).await
     }
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+async fn list(app: &TestApp, token: &str, query: &str) -> Value {
+    let (status, body) = app
+        .get(&format!("/api/v1/conversations?{query}"), token)
+        .await;
+    assert_eq!(status, 200, "conversations?{query}: {body}");
+    body
+}
+
+/// Searches until the result contains `session` (the indexer runs in the background),
+/// failing after the lag budget; returns that hit.
+async fn find(app: &TestApp, token: &str, q: &str, session: &Value) -> Value {
+    let deadline = Instant::now() + INDEX_LAG;
+    loop {
+        let found = list(app, token, &format!("q={}", encode_query(q))).await;
+        if let Some(hit) = hit_of(&found, session) {
+            return hit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{q:?} did not find {} within {INDEX_LAG:?}: {found}",
+            session["id"]
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn hit_of(list: &Value, session: &Value) -> Option<Value> {
@@ -112,22 +117,15 @@ fn id(session: &Value) -> String {
     session["id"].as_str().expect("session id").to_owned()
 }
 
-fn execute(app: &TestApp, sql: &str) {
-    diesel::sql_query(sql)
-        .execute(&mut app.db())
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
 /// Waits until the indexer has caught up with every committed message.
 async fn indexed(app: &TestApp) {
-    let deadline = Instant::now() + INDEX_LAG;
     let behind = "SELECT count(*) FROM chat_sessions s \
                   LEFT JOIN search_progress p ON p.session_id = s.id \
                   WHERE s.last_seq > coalesce(p.indexed_seq, 0)";
-    while common::process::query_i64(&mut app.db(), behind) > 0 {
-        assert!(Instant::now() < deadline, "the indexer lags behind");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::process::eventually("the indexer caught up", INDEX_LAG, || {
+        (common::process::query_i64(&mut app.db(), behind) == 0).then_some(())
+    })
+    .await;
 }
 
 #[actix_web::test]
@@ -265,7 +263,9 @@ async fn search_finds_a_visitor_by_email_and_a_session_by_its_number() {
     let number = other["number"].as_str().unwrap();
     let digits = number.trim_start_matches("CHAT-").trim_start_matches('0');
     for q in [number, digits] {
-        let found = desk.list(&desk.admin, &format!("q={}", encode(q))).await;
+        let found = desk
+            .list(&desk.admin, &format!("q={}", encode_query(q)))
+            .await;
         assert_eq!(ids(&found), vec![id(&other)], "q={q}");
         assert_eq!(found["sessions"][0]["matches"], json!([]));
     }
@@ -336,7 +336,7 @@ async fn paging_returns_every_session_exactly_once_while_new_sessions_arrive() {
     let mut cursor: Option<String> = None;
     loop {
         let query = match &cursor {
-            Some(cursor) => format!("limit=3&cursor={}", encode(cursor)),
+            Some(cursor) => format!("limit=3&cursor={}", encode_query(cursor)),
             None => "limit=3".to_owned(),
         };
         let page = desk.list(&desk.admin, &query).await;
@@ -368,7 +368,7 @@ async fn search_results_page_like_the_list() {
     let second = desk
         .list(
             &desk.admin,
-            &format!("q=kettle&limit=3&cursor={}", encode(cursor)),
+            &format!("q=kettle&limit=3&cursor={}", encode_query(cursor)),
         )
         .await;
 
@@ -394,22 +394,26 @@ async fn filters_narrow_the_list_by_status_specialist_dates_tag_and_archive() {
             .unwrap()
             .to_owned()
     };
-    // Archiving has its own endpoint on another branch; set the column directly.
-    execute(
-        &desk.app,
-        &format!(
-            "UPDATE chat_sessions SET archived_at = now() WHERE id = '{}'",
-            id(&archived)
-        ),
-    );
-    // Tags are set by an endpoint built on another branch; insert the row directly.
-    execute(
-        &desk.app,
-        &format!(
-            "INSERT INTO session_tags (session_id, tag) VALUES ('{}', 'vip')",
-            chat.session_id
-        ),
-    );
+    let (status, ended) = desk
+        .app
+        .post(
+            &format!("/api/v1/sessions/{}/end", id(&archived)),
+            &desk.bot,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "end: {ended}");
+    desk.set_archived(&id(&archived), true).await;
+    let (status, tagged) = desk
+        .app
+        .call(
+            "PUT",
+            &format!("/api/v1/sessions/{}/tags", chat.session_id),
+            Some(&desk.admin),
+            Some(json!({"tags": ["vip"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "tags: {tagged}");
 
     let by_status = desk.list(&desk.admin, "status=waiting").await;
     assert_eq!(ids(&by_status), vec![id(&waiting)]);
@@ -429,14 +433,14 @@ async fn filters_narrow_the_list_by_status_specialist_dates_tag_and_archive() {
     let from = desk
         .list(
             &desk.admin,
-            &format!("from={}", encode(&created_at(&waiting))),
+            &format!("from={}", encode_query(&created_at(&waiting))),
         )
         .await;
     assert_eq!(ids(&from), vec![id(&waiting)], "from is inclusive");
     let to = desk
         .list(
             &desk.admin,
-            &format!("to={}", encode(&created_at(&waiting))),
+            &format!("to={}", encode_query(&created_at(&waiting))),
         )
         .await;
     assert_eq!(ids(&to), vec![chat.session_id.clone()], "to is exclusive");
@@ -455,6 +459,20 @@ async fn filters_narrow_the_list_by_status_specialist_dates_tag_and_archive() {
     assert_eq!(ids(&searched), Vec::<String>::new(), "archived is left out");
     let searched = desk.list(&desk.admin, "q=third&archived=true").await;
     assert_eq!(ids(&searched), vec![id(&archived)]);
+
+    desk.set_archived(&id(&archived), false).await;
+    let searched = desk.list(&desk.admin, "q=third").await;
+    assert_eq!(
+        ids(&searched),
+        vec![id(&archived)],
+        "unarchived is found again"
+    );
+    let listed = desk.list(&desk.admin, "").await;
+    assert_eq!(
+        ids(&listed),
+        vec![id(&archived), id(&waiting), chat.session_id.clone()],
+        "and listed again"
+    );
 }
 
 #[actix_web::test]
@@ -472,7 +490,7 @@ async fn bad_parameters_are_refused_with_400() {
         "archived=maybe".to_owned(),
         "specialist_id=not-a-uuid".to_owned(),
         "tag=not%20a%20tag".to_owned(),
-        format!("q={}", encode(&too_long)),
+        format!("q={}", encode_query(&too_long)),
         "q=%00".to_owned(),
     ] {
         let (status, body) = desk
@@ -518,7 +536,7 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
     // the running indexer would still look at.
     let session_id = id(&session);
     execute(
-        &desk.app,
+        &mut desk.app.db(),
         &format!(
             "UPDATE chat_sessions SET status = 'ended', ended_at = now() - interval '1 day' \
              WHERE id = '{session_id}'"
@@ -526,7 +544,7 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
     );
     for table in ["search_messages", "search_progress"] {
         execute(
-            &desk.app,
+            &mut desk.app.db(),
             &format!("DELETE FROM {table} WHERE session_id = '{session_id}'"),
         );
     }
@@ -536,18 +554,9 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
     );
 
     let restarted = TestApp::spawn_on(&desk.app.database).await;
-    let deadline = Instant::now() + INDEX_LAG;
-    loop {
-        let (status, found) = restarted
-            .get("/api/v1/conversations?q=toaster", &desk.admin)
-            .await;
-        assert_eq!(status, 200, "{found}");
-        if ids(&found) == vec![id(&session)] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not indexed after the restart");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    find(&restarted, &desk.admin, "toaster", &session).await;
+    let found = list(&restarted, &desk.admin, "q=toaster").await;
+    assert_eq!(ids(&found), vec![id(&session)]);
 }
 
 #[actix_web::test]
@@ -562,19 +571,7 @@ async fn with_indexing_off_messages_are_not_found_until_it_is_back_on() {
     );
 
     let restarted = TestApp::spawn_on(&desk.app.database).await;
-    let deadline = Instant::now() + INDEX_LAG;
-    loop {
-        let (status, found) = restarted
-            .get("/api/v1/conversations?q=kettle", &desk.admin)
-            .await;
-        assert_eq!(status, 200, "{found}");
-        if ids(&found) == vec![id(&session)] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not indexed once indexing was on"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    find(&restarted, &desk.admin, "kettle", &session).await;
+    let found = list(&restarted, &desk.admin, "q=kettle").await;
+    assert_eq!(ids(&found), vec![id(&session)]);
 }

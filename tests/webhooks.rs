@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use common::process::{eventually, query_i64, ServerProcess, TestDatabase};
+use common::process::{eventually, execute, query_i64, ServerProcess, TestDatabase};
 use common::ws::{Chat, WsClient};
 use common::{TestApp, JWT_SECRET};
 use hmac::{Hmac, Mac};
@@ -892,13 +892,6 @@ fn admin_token(database: &TestDatabase) -> String {
     switchboard::auth::TokenKeys::new(JWT_SECRET.as_bytes())
         .issue(row.id.0, switchboard::domain::Role::Admin)
         .unwrap()
-}
-
-fn execute(conn: &mut diesel::PgConnection, statement: &str) -> usize {
-    use diesel::RunQueryDsl;
-    diesel::sql_query(statement)
-        .execute(conn)
-        .unwrap_or_else(|e| panic!("{statement}: {e}"))
 }
 
 async fn post(address: &str, path: &str, token: &str, body: Value) -> (u16, Value) {

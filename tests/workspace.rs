@@ -5,7 +5,7 @@ mod common;
 
 use common::process::query_i64;
 use common::ws::{assert_error, Chat, Server, WsClient};
-use common::TestApp;
+use common::{encode_query, TestApp};
 use serde_json::{json, Value};
 
 /// Creates a canned response and returns it.
@@ -297,22 +297,13 @@ async fn the_search_matches_a_shortcut_prefix_or_words_of_the_title_and_body() {
     ] {
         let (status, list) = app
             .get(
-                &format!("/api/v1/canned-responses?q={}", urlencode(q)),
+                &format!("/api/v1/canned-responses?q={}", encode_query(q)),
                 &ann,
             )
             .await;
         assert_eq!(status, 200, "{list}");
         assert_eq!(shortcuts(&list), expected, "q={q}");
     }
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[actix_web::test]

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Bool, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
+use crate::db::sessions::ListCursor;
 use crate::domain::{SessionId, SessionStatus, SpecialistId};
 
 /// The text search configuration of documents and queries alike.
@@ -46,11 +47,8 @@ pub struct Search {
     pub number: Option<i64>,
 }
 
-/// Where a page starts: strictly after this `(created_at, id)` going back in time.
-pub type Cursor = (DateTime<Utc>, SessionId);
-
 /// The conditions every list and search branch shares, over `chat_sessions s`.
-fn common_conditions() -> String {
+const COMMON: &str =
     "(CASE WHEN $1 THEN s.archived_at IS NOT NULL ELSE s.archived_at IS NULL END) \
      AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM session_specialists w \
           WHERE w.session_id = s.id AND w.specialist_id = $2)) \
@@ -61,16 +59,14 @@ fn common_conditions() -> String {
           WHERE a.session_id = s.id AND a.specialist_id = $5)) \
      AND ($6::timestamptz IS NULL OR s.created_at >= $6) \
      AND ($7::timestamptz IS NULL OR s.created_at < $7) \
-     AND ($8::timestamptz IS NULL OR (s.created_at, s.id) < ($8, $9))"
-        .to_owned()
-}
+     AND ($8::timestamptz IS NULL OR (s.created_at, s.id) < ($8, $9))";
 
 const NEWEST_FIRST: &str = "ORDER BY s.created_at DESC, s.id DESC LIMIT $10";
 
 fn bind_common(
     sql: String,
     filter: &Filter,
-    after: Option<Cursor>,
+    after: Option<ListCursor>,
     limit: i64,
 ) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
     diesel::sql_query(sql)
@@ -101,15 +97,14 @@ pub fn page(
     conn: &mut PgConnection,
     filter: &Filter,
     search: Option<&Search>,
-    after: Option<Cursor>,
+    after: Option<ListCursor>,
     limit: i64,
 ) -> QueryResult<Vec<SessionId>> {
     conn.transaction(|conn| {
         diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
-        let common = common_conditions();
         let hits: Vec<Hit> = match search {
             None => bind_common(
-                format!("SELECT s.id FROM chat_sessions s WHERE {common} {NEWEST_FIRST}"),
+                format!("SELECT s.id FROM chat_sessions s WHERE {COMMON} {NEWEST_FIRST}"),
                 filter,
                 after,
                 limit,
@@ -154,13 +149,13 @@ pub fn page(
                     format!(
                         "SELECT id FROM ( \
                            (SELECT s.id, s.created_at FROM chat_sessions s \
-                              WHERE {common} AND {by_message} {NEWEST_FIRST}) \
+                              WHERE {COMMON} AND {by_message} {NEWEST_FIRST}) \
                            UNION \
                            (SELECT s.id, s.created_at FROM chat_sessions s \
-                              WHERE {common} AND {by_visitor} {NEWEST_FIRST}) \
+                              WHERE {COMMON} AND {by_visitor} {NEWEST_FIRST}) \
                            UNION \
                            (SELECT s.id, s.created_at FROM chat_sessions s \
-                              WHERE {common} AND s.number = $12) \
+                              WHERE {COMMON} AND s.number = $12) \
                          ) hit ORDER BY created_at DESC, id DESC LIMIT $10"
                     ),
                     filter,
@@ -254,18 +249,6 @@ pub fn matches(
     .load(conn)
 }
 
-#[derive(QueryableByName)]
-struct Behind {
-    #[diesel(sql_type = SqlUuid)]
-    id: uuid::Uuid,
-}
-
-#[derive(QueryableByName)]
-struct Now {
-    #[diesel(sql_type = Timestamptz)]
-    now: DateTime<Utc>,
-}
-
 /// The sessions with committed messages that have no search document yet, and the
 /// database's clock when they were read. With `ended_since`, only open sessions and
 /// those ended since then are looked at (messages are only ever added to open
@@ -278,13 +261,12 @@ pub fn sessions_behind(
         // One snapshot for the clock and the rows, so nothing committed after the
         // clock was read can have been missed by the rows.
         diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(conn)?;
-        let now = diesel::sql_query("SELECT now() AS now")
-            .get_result::<Now>(conn)?
-            .now;
+        let now = diesel::select(diesel::dsl::sql::<Timestamptz>("now()"))
+            .get_result::<DateTime<Utc>>(conn)?;
         let behind = "SELECT s.id FROM chat_sessions s \
                       LEFT JOIN search_progress p ON p.session_id = s.id \
                       WHERE s.last_seq > coalesce(p.indexed_seq, 0)";
-        let rows: Vec<Behind> = match ended_since {
+        let rows: Vec<Hit> = match ended_since {
             None => diesel::sql_query(behind).load(conn)?,
             Some(since) => diesel::sql_query(format!(
                 "{behind} AND (s.status IN ('waiting', 'active') OR s.ended_at >= $1)"

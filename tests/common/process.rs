@@ -281,6 +281,13 @@ fn port_in(line: &str) -> Option<u16> {
 
 // Looking into a database from a test.
 
+/// Runs one SQL statement; returns the rows it changed.
+pub fn execute(conn: &mut PgConnection, statement: &str) -> usize {
+    diesel::sql_query(statement)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{statement}: {e}"))
+}
+
 /// The value of a query returning one bigint, e.g. `SELECT count(*) FROM messages`.
 pub fn query_i64(conn: &mut PgConnection, query: &str) -> i64 {
     diesel::select(diesel::dsl::sql::<BigInt>(&format!("({query})")))
