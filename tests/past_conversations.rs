@@ -1,11 +1,12 @@
 //! Reading a past conversation (SPEC section 10: a specialist sees the sessions they are
 //! or were assigned to): the console opens a search result read-only through
 //! `GET /sessions/{id}` and `GET /sessions/{id}/messages`, so a specialist who handed a
-//! chat on must still be able to read it, notes included, while strangers stay out.
+//! chat on must still be able to read and list it, notes included, while strangers stay
+//! out.
 
 mod common;
 
-use common::ws::{Chat, Server, WsClient};
+use common::ws::{Chat, Server};
 use common::TestApp;
 use serde_json::json;
 
@@ -20,17 +21,7 @@ async fn a_specialist_reads_a_conversation_they_transferred_and_a_stranger_does_
             "message.ack",
         )
         .await;
-    let (ben_id, ben_token) = app.new_specialist("ben@example.com", json!({})).await;
-    let mut ben = WsClient::connect(&app, &ben_token).await;
-    ben.go_online().await;
-    chat.specialist
-        .expect_reply(
-            json!({"type": "session.transfer", "session_id": chat.session_id,
-                   "to_specialist_id": ben_id}),
-            "session.transferred",
-        )
-        .await;
-    ben.accept_next_offer().await;
+    let mut ben = chat.transfer_to_new(&app, "ben@example.com").await;
     ben.end_session(&chat.session_id).await;
 
     let session_path = format!("/api/v1/sessions/{}", chat.session_id);
@@ -49,10 +40,18 @@ async fn a_specialist_reads_a_conversation_they_transferred_and_a_stranger_does_
         .collect();
     assert!(bodies.contains(&"Asked about the parcel"), "{bodies:?}");
 
+    let (status, listed) = app
+        .get("/api/v1/conversations", &chat.specialist_token)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["sessions"][0]["id"], chat.session_id.as_str());
+
     let (_, stranger) = app.new_specialist("eve@example.com", json!({})).await;
     for path in [&session_path, &messages_path] {
         let (status, body) = app.get(path, &stranger).await;
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"]["code"], "forbidden");
     }
+    let (_, listed) = app.get("/api/v1/conversations", &stranger).await;
+    assert_eq!(listed["sessions"], json!([]), "a stranger lists nothing");
 }

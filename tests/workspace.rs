@@ -4,7 +4,7 @@
 mod common;
 
 use common::process::query_i64;
-use common::ws::{assert_error, Chat, Server, WsClient};
+use common::ws::{assert_error, Chat, WsClient};
 use common::{encode_query, TestApp};
 use serde_json::{json, Value};
 
@@ -588,6 +588,36 @@ async fn a_specialist_who_never_had_the_session_cannot_tag_it() {
 // Archive
 
 #[actix_web::test]
+async fn a_waiting_session_cannot_be_archived_but_an_abandoned_one_can() {
+    let app = TestApp::spawn_with(&["--abandon-after-secs", "1"]).await;
+    let admin = app.admin_token().await;
+    let (_, token) = app.visitor("Wanda").await;
+    let mut visitor = WsClient::connect(&app, &token).await;
+    let session = visitor.start_session(json!({})).await;
+    let archive = format!(
+        "/api/v1/sessions/{}/archive",
+        session["id"].as_str().unwrap()
+    );
+
+    let (status, refused) = app.post(&archive, &admin, json!({})).await;
+    assert_eq!(status, 409, "{refused}");
+
+    visitor.disconnect().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let archived = loop {
+        let (status, body) = app.post(&archive, &admin, json!({})).await;
+        if status == 200 {
+            break body;
+        }
+        assert_eq!(status, 409, "{body}");
+        assert!(std::time::Instant::now() < deadline, "never abandoned");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(archived["session"]["status"], "abandoned");
+    assert!(archived["session"]["archived_at"].is_string(), "{archived}");
+}
+
+#[actix_web::test]
 async fn an_ended_session_can_be_archived_and_unarchived_but_an_active_one_cannot() {
     let app = TestApp::spawn().await;
     let mut chat = Chat::open(&app).await;
@@ -733,6 +763,21 @@ async fn analytics_count_a_scripted_conversation_exactly_and_time_it() {
     assert!(first <= duration && duration < 60.0, "{done}");
     assert!(0.0 < average && average <= duration, "{done}");
     assert_eq!(done["rating"], 4);
+
+    // The average, exactly: with message n sent at n × 10 s, the visitor's messages 1 and
+    // 3 are answered by the specialist's 5, and 7 and 8 by 9 (the note at 6 is no
+    // answer): (40 + 20 + 20 + 10) / 4.
+    common::process::execute(
+        &mut app.db(),
+        &format!(
+            "UPDATE messages SET created_at = timestamptz '2026-01-01 10:00:00+00' \
+             + seq * interval '10 seconds' WHERE session_id = '{session_id}'"
+        ),
+    );
+    let (_, timed) = app
+        .get(&analytics_path(&session_id), &specialist_token)
+        .await;
+    assert_eq!(timed["avg_response_secs"], 22.5, "{timed}");
 }
 
 #[actix_web::test]
@@ -766,17 +811,7 @@ async fn analytics_are_for_the_sessions_specialists_and_admins_only() {
 async fn a_specialist_keeps_the_workspace_of_a_conversation_they_transferred() {
     let app = TestApp::spawn().await;
     let mut chat = Chat::open(&app).await;
-    let (ben_id, ben_token) = app.new_specialist("ben@example.com", json!({})).await;
-    let mut ben = WsClient::connect(&app, &ben_token).await;
-    ben.go_online().await;
-    chat.specialist
-        .expect_reply(
-            json!({"type": "session.transfer", "session_id": chat.session_id,
-                   "to_specialist_id": ben_id}),
-            "session.transferred",
-        )
-        .await;
-    ben.accept_next_offer().await;
+    let mut ben = chat.transfer_to_new(&app, "ben@example.com").await;
 
     // Sam is no longer the session's specialist, but was.
     let tagged = chat

@@ -412,6 +412,23 @@ impl Chat {
             specialist_token,
         }
     }
+
+    /// The specialist hands the chat on to a new colleague (`email`), who is online and
+    /// accepts it; returns the colleague's console.
+    pub async fn transfer_to_new(&mut self, server: &impl Server, email: &str) -> WsClient {
+        let (id, token) = server.new_specialist(email, json!({})).await;
+        let mut colleague = WsClient::connect(server, &token).await;
+        colleague.go_online().await;
+        self.specialist
+            .expect_reply(
+                json!({"type": "session.transfer", "session_id": self.session_id,
+                       "to_specialist_id": id}),
+                "session.transferred",
+            )
+            .await;
+        colleague.accept_next_offer().await;
+        colleague
+    }
 }
 
 /// Moves frames between the socket and the client's channels until either side ends.
