@@ -15,6 +15,7 @@ pub mod http;
 pub mod metrics;
 pub mod placeholders;
 pub mod protocol;
+pub mod random;
 pub mod routing;
 pub mod search;
 pub mod startup;

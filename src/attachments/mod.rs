@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::random::{hex, random_hex};
 
 const MAX_NAME_CHARS: usize = 200;
 
@@ -33,9 +34,7 @@ pub fn sanitize_file_name(raw: &str) -> String {
 
 /// A fresh random storage key: 128 bits, hex.
 pub fn new_storage_key() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(Error::internal)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    random_hex(16).map_err(Error::internal)
 }
 
 /// Where the bytes of `storage_key` live.
@@ -52,10 +51,7 @@ pub fn store(dir: &Path, storage_key: &str, bytes: &[u8]) -> Result<String> {
         .map_err(Error::internal)?;
     file.write_all(bytes).map_err(Error::internal)?;
     file.sync_all().map_err(Error::internal)?;
-    Ok(Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&Sha256::digest(bytes)))
 }
 
 #[cfg(test)]

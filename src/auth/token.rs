@@ -91,9 +91,7 @@ pub fn load_or_create_secret(
         }
     }
     std::fs::create_dir_all(data_dir)?;
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = crate::random::random_hex(32)?;
     write_private(&path, &secret)?;
     log::info!("generated a JWT secret in {}", path.display());
     Ok(secret.into_bytes())

@@ -127,11 +127,19 @@ fn views(
         >,
     >,
 ) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
-    use super::schema::{specialists, visitors};
     let ids: Vec<SessionId> = chat_sessions::table
         .filter(filter)
         .select(chat_sessions::id)
         .load(conn)?;
+    views_of(conn, &ids)
+}
+
+/// The sessions with these ids, oldest in the queue first.
+pub fn views_of(
+    conn: &mut PgConnection,
+    ids: &[SessionId],
+) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+    use super::schema::{specialists, visitors};
     let rows = chat_sessions::table
         .filter(chat_sessions::id.eq_any(ids))
         .inner_join(visitors::table)
@@ -144,14 +152,6 @@ fn views(
         .order((chat_sessions::queued_at.asc(), chat_sessions::id.asc()))
         .load::<Joined>(conn)?;
     with_tags(conn, rows)
-}
-
-/// The sessions with these ids, in no particular order.
-pub fn views_of(
-    conn: &mut PgConnection,
-    ids: &[SessionId],
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
-    views(conn, Box::new(chat_sessions::id.eq_any(ids.to_vec())))
 }
 
 /// The visitor's waiting or active sessions (at most one, by the partial unique index).

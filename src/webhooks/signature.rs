@@ -5,6 +5,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+use crate::random::{hex, random_hex};
 
 pub const HEADER: &str = "X-Switchboard-Signature";
 
@@ -18,13 +19,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// A fresh secret: 256 random bits as 64 hex characters.
 pub fn new_secret() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(Error::internal)?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    random_hex(32).map_err(Error::internal)
 }
 
 #[cfg(test)]
