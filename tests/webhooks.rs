@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use common::process::{eventually, execute, query_i64, ServerProcess, TestDatabase};
-use common::ws::{Chat, WsClient};
-use common::{TestApp, JWT_SECRET};
+use common::ws::{Chat, Server, WsClient};
+use common::TestApp;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -605,7 +605,9 @@ async fn events_committed_just_before_a_kill_are_delivered_after_the_restart() {
     ]
     .concat();
     let mut server = ServerProcess::start(&database.name, &flags).await;
-    let admin = admin_token(&database);
+    let (_, admin) = server
+        .new_specialist("admin@example.com", json!({"role": "admin"}))
+        .await;
     let receiver = Receiver::start().await;
     subscribe_to_messages(&server, &admin, &receiver).await;
     // The receiver is away when the server dies, so nothing can have been delivered.
@@ -660,7 +662,9 @@ async fn settled_events_older_than_a_week_are_deleted_with_their_history() {
     let database = TestDatabase::fresh();
     let flags = [ALLOW_PRIVATE, &["--auto-accept", "true"]].concat();
     let mut server = ServerProcess::start(&database.name, &flags).await;
-    let admin = admin_token(&database);
+    let (_, admin) = server
+        .new_specialist("admin@example.com", json!({"role": "admin"}))
+        .await;
     let receiver = Receiver::start().await;
     subscribe_to_messages(&server, &admin, &receiver).await;
     let mut chat = Chat::open(&server).await;
@@ -874,24 +878,6 @@ async fn subscribe_to_messages(server: &ServerProcess, admin: &str, receiver: &R
     )
     .await;
     assert_eq!(status, 201, "{body}");
-}
-
-/// An admin made straight in the database, with a token signed by the test secret.
-fn admin_token(database: &TestDatabase) -> String {
-    let new = switchboard::accounts::new_specialist(switchboard::accounts::SpecialistInput {
-        email: "admin@example.com".into(),
-        name: "Ada Admin".into(),
-        password: "admin-password".into(),
-        role: Some(switchboard::domain::Role::Admin),
-        skills: vec![],
-        languages: None,
-        max_concurrent_chats: None,
-    })
-    .unwrap();
-    let row = switchboard::accounts::insert_specialist(&mut database.connect(), &new).unwrap();
-    switchboard::auth::TokenKeys::new(JWT_SECRET.as_bytes())
-        .issue(row.id.0, switchboard::domain::Role::Admin)
-        .unwrap()
 }
 
 async fn post(address: &str, path: &str, token: &str, body: Value) -> (u16, Value) {

@@ -205,11 +205,15 @@ impl Server for ServerProcess {
                     .collect::<Vec<_>>()
             })
         };
+        let role = match profile["role"].as_str() {
+            Some("admin") => Role::Admin,
+            _ => Role::Specialist,
+        };
         let new = accounts::new_specialist(SpecialistInput {
             email: email.into(),
             name: email.split('@').next().expect("split").into(),
             password: "specialist-pw".into(),
-            role: None,
+            role: Some(role),
             skills: strings("skills").unwrap_or_default(),
             languages: strings("languages"),
             max_concurrent_chats: profile["max_concurrent_chats"].as_i64().map(|n| n as i32),
@@ -217,7 +221,7 @@ impl Server for ServerProcess {
         .expect("a valid specialist");
         let row = accounts::insert_specialist(&mut self.db(), &new).expect("insert specialist");
         let token = TokenKeys::new(JWT_SECRET.as_bytes())
-            .issue(row.id.0, Role::Specialist)
+            .issue(row.id.0, role)
             .expect("sign a token");
         (row.id.to_string(), token)
     }

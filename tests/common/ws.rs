@@ -34,7 +34,7 @@ pub trait Server {
     /// `http://127.0.0.1:PORT`
     fn address(&self) -> &str;
     /// Creates a specialist with the given profile (skills, languages,
-    /// max_concurrent_chats); returns (id, token).
+    /// max_concurrent_chats, and `role: "admin"` for an admin); returns (id, token).
     async fn new_specialist(&self, email: &str, profile: Value) -> (String, String);
     /// Creates a visitor; returns (id, token).
     async fn new_visitor(&self, name: &str) -> (String, String);
