@@ -5,7 +5,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, openPage, screenshot, call, admin, adminToken, run, DESKTOP, PHONE,
+  launch, openPage, screenshot, call, adminToken, signInAdmin, run, DESKTOP, PHONE,
 } from './harness.js';
 
 let browser;
@@ -14,10 +14,7 @@ let page;
 before(async () => {
   browser = await launch();
   page = await openPage(browser, DESKTOP);
-  await page.goto('/admin');
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel('Password').fill(admin.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await signInAdmin(page);
   await page.getByRole('heading', { name: 'Bots' }).waitFor();
 });
 

@@ -8,7 +8,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from './eventually.js';
 import {
-  launch, openPage, screenshot, call, admin, adminToken, signIn, setStatus, run, fitsWidth,
+  launch, openPage, screenshot, call, adminToken, signInAdmin, signIn, setStatus, run, fitsWidth,
   PHONE, DESKTOP,
 } from './harness.js';
 
@@ -159,10 +159,7 @@ test('the specialist ends the chat and the visitor rates it', async () => {
 test('the admin creates a specialist and sees the charts', async () => {
   const adminPage = await openPage(browser, DESKTOP);
   pages.push(adminPage);
-  await adminPage.goto('/admin');
-  await adminPage.getByLabel('Email').fill(admin.email);
-  await adminPage.getByLabel('Password').fill(admin.password);
-  await adminPage.getByRole('button', { name: 'Log in' }).click();
+  await signInAdmin(adminPage);
   await adminPage.getByRole('cell', { name: specialist.email }).waitFor();
 
   const form = adminPage.getByRole('form', { name: 'Add a specialist' });

@@ -88,6 +88,14 @@ export async function signIn(page, { email, password }, status = 'online') {
   await setStatus(page, status);
 }
 
+/** Signs the admin in at /admin. */
+export async function signInAdmin(page) {
+  await page.goto('/admin');
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel('Password').fill(admin.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
 export async function setStatus(page, status) {
   const confirmed = { online: 'Taking new chats', away: 'No new chats', offline: 'Not available' };
   await page.getByLabel('Status').selectOption(status);

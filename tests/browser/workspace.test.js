@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { eventually } from './eventually.js';
 import {
-  launch, openPage, screenshot, call, admin, adminToken, signIn, setStatus, run, fitsWidth,
+  launch, openPage, screenshot, call, adminToken, signInAdmin, signIn, setStatus, run, fitsWidth,
   DESKTOP, PHONE,
 } from './harness.js';
 
@@ -210,13 +210,10 @@ async function receiver() {
   return { server, received, url: `http://127.0.0.1:${server.address().port}/hook` };
 }
 
-test('the admin creates a shared canned response and a webhook whose secret is shown once', async () => {
+test('the admin creates, edits and deletes a shared canned response and a webhook whose secret is shown once', async () => {
   adminPage = await openPage(browser, DESKTOP);
   pages.push(adminPage);
-  await adminPage.goto('/admin');
-  await adminPage.getByLabel('Email').fill(admin.email);
-  await adminPage.getByLabel('Password').fill(admin.password);
-  await adminPage.getByRole('button', { name: 'Log in' }).click();
+  await signInAdmin(adminPage);
   const canned = adminPage.getByRole('region', { name: 'Shared canned responses' });
   await canned.waitFor();
 
@@ -231,7 +228,8 @@ test('the admin creates a shared canned response and a webhook whose secret is s
   await canned.getByLabel('Title').fill('Opening hours (weekdays)');
   await canned.getByRole('button', { name: 'Save changes' }).click();
   await canned.getByRole('row', { name: /Opening hours \(weekdays\)/ }).waitFor();
-  const listed = await call('/canned-responses', { token: (await call('/auth/login', { method: 'POST', json: { email: wes.email, password: wes.password } })).token });
+  const wesToken = (await call('/auth/login', { method: 'POST', json: { email: wes.email, password: wes.password } })).token;
+  const listed = await call('/canned-responses', { token: wesToken });
   assert.ok(listed.canned_responses.some((r) => r.shortcut === `hours${run}` && r.shared), 'specialists see it');
 
   const hook = await receiver();
@@ -281,4 +279,10 @@ test('the admin creates a shared canned response and a webhook whose secret is s
   } finally {
     hook.server.close();
   }
+
+  await row.getByRole('button', { name: `Delete /hours${run}` }).click();
+  await row.getByRole('button', { name: `Confirm deleting /hours${run}` }).click();
+  await row.waitFor({ state: 'detached' });
+  const left = await call('/canned-responses', { token: wesToken });
+  assert.ok(!left.canned_responses.some((r) => r.shortcut === `hours${run}`), 'gone for specialists too');
 });

@@ -2,7 +2,7 @@
 
 import { h, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
-import { problemLine, showProblem } from './forms.js';
+import { confirmButton, problemLine, showProblem } from './forms.js';
 
 export class BotsPanel {
   constructor(token) {
@@ -84,20 +84,16 @@ export class BotsPanel {
 
   row(bot) {
     // Revoking is not undoable, so it takes a second click to confirm.
-    const revoke = h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${bot.name}` }, 'Revoke');
-    revoke.addEventListener('click', async () => {
-      if (!revoke.dataset.armed) {
-        revoke.dataset.armed = 'yes';
-        revoke.textContent = 'Confirm revoke';
-        revoke.setAttribute('aria-label', `Confirm revoking ${bot.name}`);
-        return;
-      }
-      try {
+    const revoke = confirmButton({
+      text: 'Revoke',
+      label: `Revoke ${bot.name}`,
+      confirmText: 'Confirm revoke',
+      confirmLabel: `Confirm revoking ${bot.name}`,
+      problem: this.problem,
+      action: async () => {
         await api(location.origin, `/bots/${bot.id}`, { token: this.token, method: 'DELETE' });
         await this.load();
-      } catch (error) {
-        showProblem(this.problem, error);
-      }
+      },
     });
     return h('tr', {},
       h('td', {}, bot.name),

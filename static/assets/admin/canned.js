@@ -3,7 +3,7 @@
 
 import { h, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
-import { field, problemLine, showProblem } from './forms.js';
+import { confirmButton, field, problemLine, showProblem } from './forms.js';
 
 export class CannedPanel {
   constructor(token) {
@@ -55,21 +55,17 @@ export class CannedPanel {
   }
 
   row(response) {
-    const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete /${response.shortcut}` }, 'Delete');
-    remove.addEventListener('click', async () => {
-      if (!remove.dataset.armed) {
-        remove.dataset.armed = 'yes';
-        remove.textContent = 'Confirm delete';
-        remove.setAttribute('aria-label', `Confirm deleting /${response.shortcut}`);
-        return;
-      }
-      try {
+    const remove = confirmButton({
+      text: 'Delete',
+      label: `Delete /${response.shortcut}`,
+      confirmText: 'Confirm delete',
+      confirmLabel: `Confirm deleting /${response.shortcut}`,
+      problem: this.problem,
+      action: async () => {
         await api(location.origin, `/canned-responses/${response.id}`, { token: this.token, method: 'DELETE' });
         if (this.editing === response.id) this.stopEditing();
         await this.load();
-      } catch (error) {
-        showProblem(this.problem, error);
-      }
+      },
     });
     return h('tr', {},
       h('td', {}, `/${response.shortcut}`),

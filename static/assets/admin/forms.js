@@ -1,4 +1,5 @@
-// Small pieces the admin forms share: labelled fields, comma lists, error lines.
+// Small pieces the admin forms share: labelled fields, comma lists, error lines and
+// buttons for what cannot be undone.
 
 import { h } from '../lib/dom.js';
 
@@ -16,4 +17,25 @@ export function problemLine() {
 export function showProblem(line, error) {
   line.textContent = error ? error.message : '';
   line.hidden = !error;
+}
+
+// A button for an action that cannot be undone: the first click only arms it (its text
+// and accessible name ask for confirmation), the second runs `action`; a failure shows
+// on `problem`.
+export function confirmButton({ text, label, confirmText, confirmLabel, problem, action }) {
+  const button = h('button', { type: 'button', class: 'danger', 'aria-label': label }, text);
+  button.addEventListener('click', async () => {
+    if (!button.dataset.armed) {
+      button.dataset.armed = 'yes';
+      button.textContent = confirmText;
+      button.setAttribute('aria-label', confirmLabel);
+      return;
+    }
+    try {
+      await action();
+    } catch (error) {
+      showProblem(problem, error);
+    }
+  });
+  return button;
 }

@@ -3,7 +3,7 @@
 
 import { h, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
-import { field, problemLine, showProblem } from './forms.js';
+import { confirmButton, field, problemLine, showProblem } from './forms.js';
 
 const EVENTS = [
   'session.created', 'session.assigned', 'session.transferred', 'session.ended',
@@ -105,21 +105,17 @@ export class WebhooksPanel {
   }
 
   row(webhook) {
-    const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete webhook ${webhook.url}` }, 'Delete');
-    remove.addEventListener('click', async () => {
-      if (!remove.dataset.armed) {
-        remove.dataset.armed = 'yes';
-        remove.textContent = 'Confirm delete';
-        remove.setAttribute('aria-label', `Confirm deleting webhook ${webhook.url}`);
-        return;
-      }
-      try {
+    const remove = confirmButton({
+      text: 'Delete',
+      label: `Delete webhook ${webhook.url}`,
+      confirmText: 'Confirm delete',
+      confirmLabel: `Confirm deleting webhook ${webhook.url}`,
+      problem: this.problem,
+      action: async () => {
         await api(location.origin, `/webhooks/${webhook.id}`, { token: this.token, method: 'DELETE' });
         if (this.deliveries.dataset.webhook === webhook.id) this.hideDeliveries();
         await this.load();
-      } catch (error) {
-        showProblem(this.problem, error);
-      }
+      },
     });
     return h('tr', {},
       h('td', { class: 'url' }, webhook.url),
