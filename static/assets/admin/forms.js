@@ -1,7 +1,7 @@
 // Small pieces the admin forms share: labelled fields, comma lists, error lines and
 // buttons for what cannot be undone.
 
-import { h } from '../lib/dom.js';
+import { alertLine, h, showAlert } from '../lib/dom.js';
 
 export const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -10,13 +10,10 @@ export function field(id, label, input) {
   return [h('label', { for: id }, label), input];
 }
 
-export function problemLine() {
-  return h('p', { class: 'form-error', role: 'alert', hidden: true });
-}
+export const problemLine = alertLine;
 
 export function showProblem(line, error) {
-  line.textContent = error ? error.message : '';
-  line.hidden = !error;
+  showAlert(line, error?.message);
 }
 
 // A button for an action that cannot be undone: the first click only arms it (its text

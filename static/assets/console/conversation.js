@@ -3,7 +3,7 @@
 // and the specialist's actions: send, add a note, schedule, transfer, end; around it the
 // workspace of SPEC section 10 (tags, canned responses, analytics, archive).
 
-import { h, replace, randomId } from '../lib/dom.js';
+import { alertLine, h, replace, randomId, showAlert } from '../lib/dom.js';
 import { MessageList } from '../lib/messages.js';
 import { api, download } from '../lib/api.js';
 import { CannedPicker } from './canned.js';
@@ -60,7 +60,7 @@ export class Conversation {
     this.state = h('span', { class: 'pill' });
     this.context = h('dl', { class: 'context' });
     this.typing = h('p', { class: 'typing', 'aria-live': 'polite' });
-    this.notice = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    this.notice = alertLine();
     const inputId = `message-${this.id}`;
     this.input = h('textarea', {
       id: inputId,
@@ -279,8 +279,7 @@ export class Conversation {
   }
 
   say(text) {
-    this.notice.textContent = text || '';
-    this.notice.hidden = !text;
+    showAlert(this.notice, text);
   }
 
   /**

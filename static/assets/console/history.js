@@ -2,7 +2,7 @@
 // GET /conversations, results with the matching snippets, and a read-only view of a
 // conversation with its tags, analytics and Archive / Unarchive.
 
-import { h, replace, formatTime } from '../lib/dom.js';
+import { alertLine, h, replace, formatTime, showAlert } from '../lib/dom.js';
 import { api, download } from '../lib/api.js';
 import { MessageList } from '../lib/messages.js';
 import { AnalyticsPanel, TagsEditor } from './tools.js';
@@ -114,7 +114,7 @@ export class PastConversation {
     });
     this.tags = new TagsEditor({ sessionId: session.id, readOnly: true });
     this.analytics = new AnalyticsPanel({ sessionId: session.id, token });
-    this.notice = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    this.notice = alertLine();
     this.archiveButton = h('button', { type: 'button', class: 'secondary', onclick: () => this.toggleArchive() });
     const name = session.visitor.name || `Visitor ${session.number}`;
     this.el = h(
@@ -173,7 +173,6 @@ export class PastConversation {
   }
 
   say(text) {
-    this.notice.textContent = text || '';
-    this.notice.hidden = !text;
+    showAlert(this.notice, text);
   }
 }

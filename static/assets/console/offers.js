@@ -1,7 +1,7 @@
 // Incoming offers: a card per offer with who is waiting, why (intent, priority), what
 // they told the bot, a countdown to expiry, and Accept / Decline.
 
-import { h, replace } from '../lib/dom.js';
+import { alertLine, h, replace, showAlert } from '../lib/dom.js';
 import { MessageList } from '../lib/messages.js';
 
 const PREVIEW_MESSAGES = 6;
@@ -23,13 +23,12 @@ export class Offers {
     const preview = new MessageList({ label: 'Conversation so far', isMine: () => false });
     transcript.forEach((message) => preview.add(message));
     const countdown = h('p', { class: 'muted countdown' });
-    const problem = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const problem = alertLine();
     const act = (action) => (event) => {
       const buttons = card.querySelectorAll('button');
       buttons.forEach((button) => { button.disabled = true; });
       action(offer).then(() => this.remove(offer.offer_id)).catch((error) => {
-        problem.textContent = error.message;
-        problem.hidden = false;
+        showAlert(problem, error.message);
         buttons.forEach((button) => { button.disabled = false; });
       });
       event.preventDefault();

@@ -2,7 +2,7 @@
 // the specialist's scheduled messages. Each piece owns its element; the Conversation
 // places them and forwards the frames that concern them.
 
-import { h, replace, formatTime } from '../lib/dom.js';
+import { alertLine, h, replace, formatTime, showAlert } from '../lib/dom.js';
 import { api } from '../lib/api.js';
 
 const TAG = /^[a-z0-9_-]{1,32}$/;
@@ -27,7 +27,7 @@ export class TagsEditor {
     this.socket = socket;
     const id = `tags-${sessionId}`;
     this.chips = h('ul', { class: 'tag-list', 'aria-label': 'Tagged' });
-    this.problem = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    this.problem = alertLine();
     if (readOnly) {
       this.el = h('div', { class: 'tags' }, h('span', { class: 'muted' }, 'Tagged: '), this.chips);
       return;
@@ -55,8 +55,7 @@ export class TagsEditor {
   }
 
   say(text) {
-    this.problem.textContent = text || '';
-    this.problem.hidden = !text;
+    showAlert(this.problem, text);
   }
 
   show(tags) {
@@ -129,7 +128,7 @@ export class ScheduledList {
     this.token = token;
     this.pending = [];
     this.items = h('ul', { class: 'scheduled-list', 'aria-label': 'Scheduled to send' });
-    this.problem = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    this.problem = alertLine();
     this.el = h('div', { class: 'scheduled', hidden: true }, h('h3', {}, 'Scheduled'), this.items, this.problem);
   }
 
@@ -174,8 +173,7 @@ export class ScheduledList {
   }
 
   say(text) {
-    this.problem.textContent = text || '';
-    this.problem.hidden = !text;
+    showAlert(this.problem, text);
     if (text) this.el.hidden = false;
   }
 }

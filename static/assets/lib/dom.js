@@ -34,6 +34,16 @@ function setProps(el, props) {
   }
 }
 
+// A line for errors and notices: read out by screen readers, hidden while empty.
+export function alertLine() {
+  return h('p', { class: 'form-error', role: 'alert', hidden: true });
+}
+
+export function showAlert(line, text) {
+  line.textContent = text || '';
+  line.hidden = !text;
+}
+
 export function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;

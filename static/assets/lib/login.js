@@ -1,7 +1,7 @@
 // Staff sign-in shared by the console and the admin page: the form, and the token kept
 // in localStorage (so a reload or a second tab stays signed in) until it expires.
 
-import { h } from './dom.js';
+import { alertLine, h, showAlert } from './dom.js';
 import { api } from './api.js';
 
 /** Seconds of slack so a token is not used in its last moments. */
@@ -33,7 +33,7 @@ export function loginForm({ title, onLogin, check = () => null }) {
   const password = h('input', {
     id: 'login-password', type: 'password', autocomplete: 'current-password', required: true,
   });
-  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const error = alertLine();
   const button = h('button', { type: 'submit', class: 'primary' }, 'Log in');
   const form = h(
     'form',
@@ -48,7 +48,7 @@ export function loginForm({ title, onLogin, check = () => null }) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    error.hidden = true;
+    showAlert(error, '');
     button.disabled = true;
     try {
       const login = await api(location.origin, '/auth/login', {
@@ -60,8 +60,7 @@ export function loginForm({ title, onLogin, check = () => null }) {
       password.value = '';
       onLogin(login);
     } catch (failure) {
-      error.textContent = failure.message;
-      error.hidden = false;
+      showAlert(error, failure.message);
     } finally {
       button.disabled = false;
     }

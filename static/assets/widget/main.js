@@ -7,7 +7,7 @@
 // yet acknowledged when the page was closed) is sent again with the same client_msg_id
 // and the server's idempotency makes sure it is stored once.
 
-import { h, replace, formatDuration, randomId } from '../lib/dom.js';
+import { h, replace, formatDuration, randomId, showAlert } from '../lib/dom.js';
 import { Socket } from '../lib/socket.js';
 import { MessageList } from '../lib/messages.js';
 import { api, download } from '../lib/api.js';
@@ -132,8 +132,7 @@ class Widget {
     };
     if (state === 'open') this.everConnected = true;
     const text = messages[state];
-    this.connection.hidden = !text;
-    this.connection.textContent = text || '';
+    showAlert(this.connection, text);
   }
 
   /** A token the server no longer accepts (e.g. expired) would keep failing: start over. */
@@ -150,8 +149,7 @@ class Widget {
   }
 
   showError(text) {
-    this.error.hidden = !text;
-    this.error.textContent = text || '';
+    showAlert(this.error, text);
   }
 
   async start(event) {
