@@ -142,12 +142,12 @@ SQL
         -v per_session=$search_per_session -f scripts/bench/seed_search.sql >/dev/null
       restart_server bench_search
       index_started=$(date +%s.%N)
-      behind="SELECT count(*) FROM chat_sessions s LEFT JOIN search_progress p ON p.session_id = s.id
-              WHERE s.last_seq > coalesce(p.indexed_seq, 0)"
+      behind="SELECT count(*) FROM chat_sessions s WHERE s.last_seq >
+              coalesce((SELECT max(c.last_seq) FROM search_chunks c WHERE c.session_id = s.id), 0)"
       until [ "$(psql "$PG_SERVER_URL/bench_search" -Atc "$behind")" = 0 ]; do sleep 1; done
       index_secs=$(awk -v from="$index_started" -v to="$(date +%s.%N)" 'BEGIN { printf "%.1f", to - from }')
       log "indexed in $index_secs s"
-      psql "$PG_SERVER_URL/bench_search" -qc "VACUUM ANALYZE search_messages"
+      psql "$PG_SERVER_URL/bench_search" -qc "VACUUM ANALYZE search_chunks"
       load search --sessions $search_sessions --messages $((search_sessions * search_per_session)) \
         --words scripts/bench/search_words.txt --index-secs "$index_secs"
       stop_server ;;

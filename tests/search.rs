@@ -34,12 +34,21 @@ impl Desk {
 
     /// A bot hands over a conversation of one visitor message; returns the session.
     async fn handed_off(&self, visitor: Value, said: &str) -> Value {
+        self.transcript(visitor, &[said]).await
+    }
+
+    /// A bot hands over the visitor's messages `said`, which take seqs 1, 2, …
+    async fn transcript(&self, visitor: Value, said: &[&str]) -> Value {
+        let transcript: Vec<Value> = said
+            .iter()
+            .map(|body| json!({"from": "visitor", "body": body}))
+            .collect();
         let (status, created) = self
             .app
             .post(
                 "/api/v1/sessions",
                 &self.bot,
-                json!({"visitor": visitor, "transcript": [{"from": "visitor", "body": said}]}),
+                json!({"visitor": visitor, "transcript": transcript}),
             )
             .await;
         assert_eq!(status, 201, "handoff: {created}");
@@ -48,9 +57,7 @@ impl Desk {
 
     /// A handed-over conversation of an anonymous visitor.
     async fn conversation(&self, said: &str) -> Value {
-        let external_id = uuid::Uuid::new_v4().to_string();
-        self.handed_off(json!({"external_id": external_id}), said)
-            .await
+        self.handed_off(anonymous(), said).await
     }
 
     async fn list(&self, token: &str, query: &str) -> Value {
@@ -67,6 +74,10 @@ impl Desk {
     async fn find(&self, token: &str, q: &str, session: &Value) -> Value {
         find(&self.app, token, q, session).await
     }
+}
+
+fn anonymous() -> Value {
+    json!({"external_id": uuid::Uuid::new_v4().to_string()})
 }
 
 async fn list(app: &TestApp, token: &str, query: &str) -> Value {
@@ -120,8 +131,8 @@ fn id(session: &Value) -> String {
 /// Waits until the indexer has caught up with every committed message.
 async fn indexed(app: &TestApp) {
     let behind = "SELECT count(*) FROM chat_sessions s \
-                  LEFT JOIN search_progress p ON p.session_id = s.id \
-                  WHERE s.last_seq > coalesce(p.indexed_seq, 0)";
+                  WHERE s.last_seq > coalesce((SELECT max(c.last_seq) FROM search_chunks c \
+                                               WHERE c.session_id = s.id), 0)";
     common::process::eventually("the indexer caught up", INDEX_LAG, || {
         (common::process::query_i64(&mut app.db(), behind) == 0).then_some(())
     })
@@ -154,21 +165,13 @@ async fn search_finds_a_word_from_a_message_with_a_plain_text_snippet() {
 #[actix_web::test]
 async fn at_most_three_matches_are_shown_per_session() {
     let desk = Desk::open().await;
-    let external_id = uuid::Uuid::new_v4().to_string();
-    let transcript: Vec<Value> = (1..=5)
-        .map(|n| json!({"from": "visitor", "body": format!("invoice number {n} is wrong")}))
+    let said: Vec<String> = (1..=5)
+        .map(|n| format!("invoice number {n} is wrong"))
         .collect();
-    let (status, created) = desk
-        .app
-        .post(
-            "/api/v1/sessions",
-            &desk.bot,
-            json!({"visitor": {"external_id": external_id}, "transcript": transcript}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let said: Vec<&str> = said.iter().map(String::as_str).collect();
+    let session = desk.transcript(anonymous(), &said).await;
 
-    let hit = desk.find(&desk.admin, "invoice", &created["session"]).await;
+    let hit = desk.find(&desk.admin, "invoice", &session).await;
 
     let seqs: Vec<i64> = hit["matches"]
         .as_array()
@@ -177,6 +180,46 @@ async fn at_most_three_matches_are_shown_per_session() {
         .map(|m| m["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs, vec![1, 2, 3]);
+}
+
+#[actix_web::test]
+async fn words_phrases_exclusions_and_or_are_each_matched_within_one_message() {
+    let desk = Desk::open().await;
+    let session = desk
+        .transcript(
+            anonymous(),
+            &[
+                "Hello, the parcel arrived damaged",
+                "Could I get a refund to bob@example.com?",
+                "The box was crushed",
+            ],
+        )
+        .await;
+    desk.find(&desk.admin, "crushed", &session).await;
+
+    let seqs = |hit: Option<Value>| -> Option<Vec<i64>> {
+        let matches = hit?["matches"].as_array()?.clone();
+        Some(matches.iter().map(|m| m["seq"].as_i64().unwrap()).collect())
+    };
+    for (q, expected) in [
+        ("parcels arriving", Some(vec![1])),
+        ("\"parcel arrived\"", Some(vec![1])),
+        ("bob@example.com", Some(vec![2])),
+        ("refund -parcel", Some(vec![2])),
+        ("damaged or crushed", Some(vec![1, 3])),
+        ("box \"was crushed\"", Some(vec![3])),
+        // Both words are in the conversation, never in one message.
+        ("parcel refund", None),
+        ("\"arrived damaged could\"", None),
+        ("\"damaged refund\"", None),
+        ("crushed -box", None),
+        ("the was", None),
+    ] {
+        let found = desk
+            .list(&desk.admin, &format!("q={}", encode_query(q)))
+            .await;
+        assert_eq!(seqs(hit_of(&found, &session)), expected, "q={q}: {found}");
+    }
 }
 
 #[actix_web::test]
@@ -532,7 +575,7 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
     let session = desk.conversation("The toaster burnt my breakfast").await;
     desk.find(&desk.admin, "toaster", &session).await;
     // What a crash between commit and indexing leaves: an ended conversation whose
-    // documents and progress mark are missing, and which ended long before any sweep
+    // documents are missing, and which ended long before any sweep
     // the running indexer would still look at.
     let session_id = id(&session);
     execute(
@@ -542,12 +585,10 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
              WHERE id = '{session_id}'"
         ),
     );
-    for table in ["search_messages", "search_progress"] {
-        execute(
-            &mut desk.app.db(),
-            &format!("DELETE FROM {table} WHERE session_id = '{session_id}'"),
-        );
-    }
+    execute(
+        &mut desk.app.db(),
+        &format!("DELETE FROM search_chunks WHERE session_id = '{session_id}'"),
+    );
     assert_eq!(
         ids(&desk.list(&desk.admin, "q=toaster").await),
         Vec::<String>::new()

@@ -102,17 +102,12 @@ diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Tsvector;
 
-    search_messages (session_id, seq) {
+    search_chunks (session_id, last_seq) {
         session_id -> Uuid,
-        seq -> Int4,
+        first_seq -> Int4,
+        last_seq -> Int4,
         document -> Tsvector,
-    }
-}
-
-diesel::table! {
-    search_progress (session_id) {
-        session_id -> Uuid,
-        indexed_seq -> Int4,
+        documents -> Array<Nullable<Tsvector>>,
     }
 }
 
@@ -261,8 +256,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     read_cursors,
     scheduled_messages,
-    search_messages,
-    search_progress,
+    search_chunks,
     session_events,
     session_specialists,
     session_tags,

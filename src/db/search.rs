@@ -1,7 +1,7 @@
 //! Conversation lists and full-text search (SPEC section 10): the queries behind
-//! `GET /api/v1/conversations`, and the indexer's two statements (which sessions are
+//! `GET /api/v1/conversations`, and the indexer's statements (which sessions are
 //! behind, and index them). How the index is kept up to date is explained in
-//! `crate::search`.
+//! `crate::search`; how text becomes words, in `crate::search::text`.
 //!
 //! The statements are plain SQL with every filter as a nullable parameter
 //! (`$n IS NULL OR …`). They run with `plan_cache_mode = force_custom_plan`, so Postgres
@@ -17,8 +17,10 @@ use diesel::sql_types::{Array, BigInt, Bool, Int4, Nullable, Text, Timestamptz, 
 
 use crate::db::sessions::ListCursor;
 use crate::domain::{SessionId, SessionStatus, SpecialistId};
+use crate::search::query::MessageQuery;
 
-/// The text search configuration of documents and queries alike.
+/// Postgres's text search configuration for visitors' names and e-mails (documents
+/// and queries) and for reading a message again to cut its snippet.
 const CONFIG: &str = "english";
 
 /// What a conversation list is restricted to; `None` means "any".
@@ -39,11 +41,14 @@ pub struct Filter {
     pub archived: bool,
 }
 
-/// What to search for: words for the full-text index and, when the text is a session
-/// number (`CHAT-00000042` or `42`), that number.
+/// What to search for: the text (visitors' names and e-mails are matched with
+/// Postgres's own reading of it), what it asks of a message (`None` when it names no
+/// word a message could have) and, when the text is a session number (`CHAT-00000042`
+/// or `42`), that number.
 #[derive(Debug, Clone)]
 pub struct Search {
     pub text: String,
+    pub messages: Option<MessageQuery>,
     pub number: Option<i64>,
 }
 
@@ -113,28 +118,34 @@ pub fn page(
             // Each way of matching is its own newest-first query with a plan of its own;
             // the page is the newest `limit` of their union.
             Some(search) => {
-                let in_messages = candidates(
-                    conn,
-                    &format!(
-                        "SELECT m.session_id AS id FROM search_messages m \
-                         WHERE m.document @@ websearch_to_tsquery('{CONFIG}', $1) LIMIT $2"
-                    ),
-                    &search.text,
-                )?;
+                let in_messages = match &search.messages {
+                    Some(query) => candidates(
+                        conn,
+                        diesel::sql_query(format!(
+                            "SELECT c.session_id AS id FROM search_chunks c WHERE {} LIMIT $3",
+                            in_chunk("$1", "$2")
+                        ))
+                        .into_boxed()
+                        .bind::<Text, _>(query.exact.clone())
+                        .bind::<Nullable<Text>, _>(query.prefilter.clone()),
+                    )?,
+                    None => Some(Vec::new()),
+                };
                 let in_visitors = candidates(
                     conn,
-                    &format!(
+                    diesel::sql_query(format!(
                         "SELECT v.id FROM visitors v \
                          WHERE {} @@ websearch_to_tsquery('{CONFIG}', $1) LIMIT $2",
                         visitor_document()
-                    ),
-                    &search.text,
+                    ))
+                    .into_boxed()
+                    .bind::<Text, _>(search.text.clone()),
                 )?;
                 let by_message = match in_messages {
                     Some(_) => "s.id = ANY($13)".to_owned(),
                     None => format!(
-                        "EXISTS (SELECT 1 FROM search_messages m WHERE m.session_id = s.id \
-                           AND m.document @@ websearch_to_tsquery('{CONFIG}', $11))"
+                        "EXISTS (SELECT 1 FROM search_chunks c WHERE c.session_id = s.id AND {})",
+                        in_chunk("$15", "$16")
                     ),
                 };
                 let by_visitor = match in_visitors {
@@ -166,6 +177,10 @@ pub fn page(
                 .bind::<Nullable<BigInt>, _>(search.number)
                 .bind::<Array<SqlUuid>, _>(in_messages.unwrap_or_default())
                 .bind::<Array<SqlUuid>, _>(in_visitors.unwrap_or_default())
+                .bind::<Nullable<Text>, _>(search.messages.as_ref().map(|q| q.exact.clone()))
+                .bind::<Nullable<Text>, _>(
+                    search.messages.as_ref().and_then(|q| q.prefilter.clone()),
+                )
                 .load(conn)?
             }
         };
@@ -182,17 +197,23 @@ pub fn page(
 /// session to find nothing.
 const CANDIDATES_MAX: i64 = 200;
 
-/// The ids `sql` (with `$1` the search text and `$2` the row cap) returns, or `None`
+/// The condition on a chunk `c` that one of its messages matches the query in parameter
+/// `exact`: the looser query in `prefilter` (for the whole chunk) lets the GIN index
+/// rule chunks out, then each message's own document decides.
+fn in_chunk(exact: &str, prefilter: &str) -> String {
+    format!(
+        "({prefilter}::tsquery IS NULL OR c.document @@ {prefilter}::tsquery) \
+         AND EXISTS (SELECT 1 FROM unnest(c.documents) d WHERE d @@ {exact}::tsquery)"
+    )
+}
+
+/// The ids `query` returns (its last parameter, the row cap, is bound here), or `None`
 /// when there are more than [`CANDIDATES_MAX`].
 fn candidates(
     conn: &mut PgConnection,
-    sql: &str,
-    text: &str,
+    query: BoxedSqlQuery<'static, Pg, SqlQuery>,
 ) -> QueryResult<Option<Vec<uuid::Uuid>>> {
-    let rows: Vec<Hit> = diesel::sql_query(sql)
-        .bind::<Text, _>(text)
-        .bind::<BigInt, _>(CANDIDATES_MAX + 1)
-        .load(conn)?;
+    let rows: Vec<Hit> = query.bind::<BigInt, _>(CANDIDATES_MAX + 1).load(conn)?;
     if rows.len() as i64 > CANDIDATES_MAX {
         return Ok(None);
     }
@@ -227,32 +248,45 @@ pub const MATCHES_PER_SESSION: i64 = 3;
 pub fn matches(
     conn: &mut PgConnection,
     sessions: &[SessionId],
-    text: &str,
+    query: &MessageQuery,
 ) -> QueryResult<Vec<Match>> {
     let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
     diesel::sql_query(format!(
         "SELECT h.session_id, h.seq, \
-                ts_headline('{CONFIG}', msg.body, q.query, \
+                ts_headline('{CONFIG}', msg.body, $2::tsquery, \
                     'StartSel=\"\", StopSel=\"\", MaxWords=20, MinWords=6') AS snippet \
-         FROM websearch_to_tsquery('{CONFIG}', $2) AS q(query), \
-              LATERAL (SELECT m.session_id, m.seq, \
-                              row_number() OVER (PARTITION BY m.session_id ORDER BY m.seq) AS n \
-                       FROM search_messages m \
-                       WHERE m.session_id = ANY($1) AND m.document @@ q.query) h \
+         FROM (SELECT c.session_id, c.first_seq + d.n::integer - 1 AS seq, \
+                      row_number() OVER (PARTITION BY c.session_id \
+                                         ORDER BY c.first_seq, d.n) AS n \
+               FROM search_chunks c \
+               CROSS JOIN LATERAL unnest(c.documents) WITH ORDINALITY AS d(document, n) \
+               WHERE c.session_id = ANY($1) \
+                 AND ($3::tsquery IS NULL OR c.document @@ $3::tsquery) \
+                 AND d.document @@ $2::tsquery) h \
          JOIN messages msg ON msg.session_id = h.session_id AND msg.seq = h.seq \
-         WHERE h.n <= $3 \
+         WHERE h.n <= $4 \
          ORDER BY h.session_id, h.seq"
     ))
     .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Text, _>(text)
+    .bind::<Text, _>(&query.exact)
+    .bind::<Nullable<Text>, _>(query.prefilter.as_deref())
     .bind::<BigInt, _>(MATCHES_PER_SESSION)
     .load(conn)
 }
 
-/// The sessions with committed messages that have no search document yet, and the
-/// database's clock when they were read. With `ended_since`, only open sessions and
-/// those ended since then are looked at (messages are only ever added to open
-/// sessions, or in the transaction that ends one); without it, every session.
+/// How far session `id` (an SQL expression) is indexed: the last `seq` of its newest
+/// chunk, 0 before the first.
+fn indexed_seq(id: &str) -> String {
+    format!(
+        "coalesce((SELECT c.last_seq FROM search_chunks c WHERE c.session_id = {id} \
+                   ORDER BY c.last_seq DESC LIMIT 1), 0)"
+    )
+}
+
+/// The sessions with committed messages that are not indexed yet, and the database's
+/// clock when they were read. With `ended_since`, only open sessions and those ended
+/// since then are looked at (messages are only ever added to open sessions, or in the
+/// transaction that ends one); without it, every session.
 pub fn sessions_behind(
     conn: &mut PgConnection,
     ended_since: Option<DateTime<Utc>>,
@@ -263,9 +297,10 @@ pub fn sessions_behind(
         diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(conn)?;
         let now = diesel::select(diesel::dsl::sql::<Timestamptz>("now()"))
             .get_result::<DateTime<Utc>>(conn)?;
-        let behind = "SELECT s.id FROM chat_sessions s \
-                      LEFT JOIN search_progress p ON p.session_id = s.id \
-                      WHERE s.last_seq > coalesce(p.indexed_seq, 0)";
+        let behind = format!(
+            "SELECT s.id FROM chat_sessions s WHERE s.last_seq > {}",
+            indexed_seq("s.id")
+        );
         let rows: Vec<Hit> = match ended_since {
             None => diesel::sql_query(behind).load(conn)?,
             Some(since) => diesel::sql_query(format!(
@@ -278,38 +313,86 @@ pub fn sessions_behind(
     })
 }
 
-/// Writes the search documents of every message of `sessions` past their progress
-/// mark, and moves the mark. One statement, so one snapshot: the mark never passes a
-/// message that was not indexed. Idempotent: running it twice (or after a crash that
-/// lost the mark but kept documents) inserts nothing twice.
+/// Waits for any other server's indexer to finish its transaction (an advisory lock
+/// held until this transaction ends).
+pub fn lock_indexing(conn: &mut PgConnection) -> QueryResult<()> {
+    /// The lock's key: "search" in ASCII.
+    const KEY: i64 = 0x7365_6172_6368;
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(KEY)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A message not indexed yet.
+#[derive(Debug, QueryableByName)]
+pub struct Unindexed {
+    #[diesel(sql_type = SqlUuid)]
+    pub session_id: uuid::Uuid,
+    #[diesel(sql_type = Int4)]
+    pub seq: i32,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+}
+
+/// Up to `per_session` of the oldest messages of each of `sessions` that are not
+/// indexed yet, by session and `seq`.
 ///
 /// The messages are read per session through `(session_id, seq)`: a plain join let the
 /// planner hash-join against a sequential scan of all messages, which made every sweep
-/// cost the size of the whole history. `OFFSET 0` keeps the lateral subquery from being
-/// flattened back into that join.
-pub fn index(conn: &mut PgConnection, sessions: &[SessionId]) -> QueryResult<usize> {
+/// cost the size of the whole history.
+pub fn unindexed(
+    conn: &mut PgConnection,
+    sessions: &[SessionId],
+    per_session: i64,
+) -> QueryResult<Vec<Unindexed>> {
     let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
     diesel::sql_query(format!(
-        "WITH todo AS ( \
-           SELECT t.id, coalesce(p.indexed_seq, 0) AS done \
-           FROM unnest($1::uuid[]) AS t(id) \
-           LEFT JOIN search_progress p ON p.session_id = t.id \
-         ), batch AS MATERIALIZED ( \
-           SELECT m.session_id, m.seq, m.body \
-           FROM todo CROSS JOIN LATERAL ( \
-             SELECT m.session_id, m.seq, m.body FROM messages m \
-             WHERE m.session_id = todo.id AND m.seq > todo.done OFFSET 0 \
-           ) m \
-         ), documents AS ( \
-           INSERT INTO search_messages (session_id, seq, document) \
-           SELECT session_id, seq, to_tsvector('{CONFIG}', body) FROM batch \
-           ON CONFLICT DO NOTHING \
-         ) \
-         INSERT INTO search_progress (session_id, indexed_seq) \
-         SELECT session_id, max(seq) FROM batch GROUP BY session_id \
-         ON CONFLICT (session_id) DO UPDATE \
-           SET indexed_seq = GREATEST(search_progress.indexed_seq, EXCLUDED.indexed_seq)"
+        "SELECT m.session_id, m.seq, m.body \
+         FROM unnest($1::uuid[]) AS t(id) CROSS JOIN LATERAL ( \
+           SELECT m.session_id, m.seq, m.body FROM messages m \
+           WHERE m.session_id = t.id AND m.seq > {} \
+           ORDER BY m.seq LIMIT $2 \
+         ) m \
+         ORDER BY m.session_id, m.seq",
+        indexed_seq("t.id")
     ))
     .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<BigInt, _>(per_session)
+    .load(conn)
+}
+
+/// The search documents of messages `first_seq..=last_seq` of a session, in
+/// Postgres's text forms: `document` a `tsvector`, `documents` an array of them.
+#[derive(Debug)]
+pub struct Chunk {
+    pub session_id: uuid::Uuid,
+    pub first_seq: i32,
+    pub last_seq: i32,
+    pub document: String,
+    pub documents: String,
+}
+
+/// Stores `chunks` in one statement.
+pub fn insert_chunks(conn: &mut PgConnection, chunks: Vec<Chunk>) -> QueryResult<usize> {
+    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for chunk in chunks {
+        columns.0.push(chunk.session_id);
+        columns.1.push(chunk.first_seq);
+        columns.2.push(chunk.last_seq);
+        columns.3.push(chunk.document);
+        columns.4.push(chunk.documents);
+    }
+    diesel::sql_query(
+        "INSERT INTO search_chunks (session_id, first_seq, last_seq, document, documents) \
+         SELECT id, first_seq, last_seq, document::tsvector, documents::tsvector[] \
+         FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::text[], $5::text[]) \
+           AS c(id, first_seq, last_seq, document, documents)",
+    )
+    .bind::<Array<SqlUuid>, _>(columns.0)
+    .bind::<Array<Int4>, _>(columns.1)
+    .bind::<Array<Int4>, _>(columns.2)
+    .bind::<Array<Text>, _>(columns.3)
+    .bind::<Array<Text>, _>(columns.4)
     .execute(conn)
 }

@@ -122,7 +122,11 @@ async fn list(
             // Snippets only for the rows of this page, not for the one that tells.
             let shown = &ids[..ids.len().min(limit as usize)];
             let matches = match &search {
-                Some(search) => Some(db::search::matches(conn, shown, &search.text)?),
+                Some(Search {
+                    messages: Some(query),
+                    ..
+                }) => Some(db::search::matches(conn, shown, query)?),
+                Some(_) => Some(Vec::new()),
                 None => None,
             };
             Ok((views, matches))
@@ -161,6 +165,7 @@ fn search(raw: &str) -> Result<Option<Search>> {
     }
     Ok(Some(Search {
         text: text.to_owned(),
+        messages: crate::search::query::parse(text),
         number: session_number(text),
     }))
 }
