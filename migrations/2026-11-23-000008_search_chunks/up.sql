@@ -9,7 +9,9 @@ DROP TABLE search_messages;
 
 -- Messages first_seq..last_seq of a session. `document` joins their words (positions
 -- run on from one message to the next) and is what the GIN index finds; `documents`
--- holds each message's own, in seq order, so a match is always within one message.
+-- holds each message's own, in seq order, so a match is always within one message:
+-- tsvectors in text form, one per line, read as tsvectors only for the chunks a search
+-- has found (cheaper than storing an array of tsvectors for every message).
 -- The newest chunk's last_seq is how far the session is indexed. No foreign key, for
 -- the same reason as before: checking it would lock the session row the chat path
 -- keeps updating.
@@ -18,9 +20,8 @@ CREATE TABLE search_chunks (
     first_seq  integer NOT NULL,
     last_seq   integer NOT NULL,
     document   tsvector NOT NULL,
-    documents  tsvector[] NOT NULL,
-    PRIMARY KEY (session_id, last_seq),
-    CHECK (cardinality(documents) = last_seq - first_seq + 1)
+    documents  text NOT NULL,
+    PRIMARY KEY (session_id, last_seq)
 );
 -- Every search reads the GIN pending list from end to end; a small one keeps that cheap.
 CREATE INDEX search_chunks_document ON search_chunks USING gin (document)

@@ -107,7 +107,7 @@ diesel::table! {
         first_seq -> Int4,
         last_seq -> Int4,
         document -> Tsvector,
-        documents -> Array<Nullable<Tsvector>>,
+        documents -> Text,
     }
 }
 

@@ -197,13 +197,17 @@ pub fn page(
 /// session to find nothing.
 const CANDIDATES_MAX: i64 = 200;
 
+/// The documents of a chunk `c`'s messages, with their ordinals (1 for `first_seq`).
+const MESSAGE_DOCUMENTS: &str = "string_to_table(c.documents, E'\\n') WITH ORDINALITY";
+
 /// The condition on a chunk `c` that one of its messages matches the query in parameter
 /// `exact`: the looser query in `prefilter` (for the whole chunk) lets the GIN index
 /// rule chunks out, then each message's own document decides.
 fn in_chunk(exact: &str, prefilter: &str) -> String {
     format!(
         "({prefilter}::tsquery IS NULL OR c.document @@ {prefilter}::tsquery) \
-         AND EXISTS (SELECT 1 FROM unnest(c.documents) d WHERE d @@ {exact}::tsquery)"
+         AND EXISTS (SELECT 1 FROM {MESSAGE_DOCUMENTS} AS d(document, n) \
+                     WHERE d.document::tsvector @@ {exact}::tsquery)"
     )
 }
 
@@ -259,10 +263,10 @@ pub fn matches(
                       row_number() OVER (PARTITION BY c.session_id \
                                          ORDER BY c.first_seq, d.n) AS n \
                FROM search_chunks c \
-               CROSS JOIN LATERAL unnest(c.documents) WITH ORDINALITY AS d(document, n) \
+               CROSS JOIN LATERAL {MESSAGE_DOCUMENTS} AS d(document, n) \
                WHERE c.session_id = ANY($1) \
                  AND ($3::tsquery IS NULL OR c.document @@ $3::tsquery) \
-                 AND d.document @@ $2::tsquery) h \
+                 AND d.document::tsvector @@ $2::tsquery) h \
          JOIN messages msg ON msg.session_id = h.session_id AND msg.seq = h.seq \
          WHERE h.n <= $4 \
          ORDER BY h.session_id, h.seq"
@@ -324,19 +328,27 @@ pub fn lock_indexing(conn: &mut PgConnection) -> QueryResult<()> {
     Ok(())
 }
 
-/// A message not indexed yet.
-#[derive(Debug, QueryableByName)]
+/// The messages of a session not indexed yet: their bodies from `first_seq` on.
+#[derive(Debug)]
 pub struct Unindexed {
-    #[diesel(sql_type = SqlUuid)]
     pub session_id: uuid::Uuid,
+    pub first_seq: i32,
+    pub bodies: Vec<String>,
+}
+
+#[derive(QueryableByName)]
+struct UnindexedRow {
+    #[diesel(sql_type = SqlUuid)]
+    session_id: uuid::Uuid,
     #[diesel(sql_type = Int4)]
-    pub seq: i32,
+    first_seq: i32,
     #[diesel(sql_type = Text)]
-    pub body: String,
+    bodies: String,
 }
 
 /// Up to `per_session` of the oldest messages of each of `sessions` that are not
-/// indexed yet, by session and `seq`.
+/// indexed yet. One row per session, the bodies a JSON array: a row per message cost
+/// the indexer more than the documents it made of them.
 ///
 /// The messages are read per session through `(session_id, seq)`: a plain join let the
 /// planner hash-join against a sequential scan of all messages, which made every sweep
@@ -345,25 +357,37 @@ pub fn unindexed(
     conn: &mut PgConnection,
     sessions: &[SessionId],
     per_session: i64,
-) -> QueryResult<Vec<Unindexed>> {
+) -> crate::error::Result<Vec<Unindexed>> {
     let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
-    diesel::sql_query(format!(
-        "SELECT m.session_id, m.seq, m.body \
+    let rows: Vec<UnindexedRow> = diesel::sql_query(format!(
+        "SELECT t.id AS session_id, m.first_seq, m.bodies \
          FROM unnest($1::uuid[]) AS t(id) CROSS JOIN LATERAL ( \
-           SELECT m.session_id, m.seq, m.body FROM messages m \
-           WHERE m.session_id = t.id AND m.seq > {} \
-           ORDER BY m.seq LIMIT $2 \
-         ) m \
-         ORDER BY m.session_id, m.seq",
+           SELECT min(m.seq) AS first_seq, json_agg(m.body ORDER BY m.seq)::text AS bodies \
+           FROM (SELECT m.seq, m.body FROM messages m \
+                 WHERE m.session_id = t.id AND m.seq > {} \
+                 ORDER BY m.seq LIMIT $2) m \
+           HAVING count(*) > 0 \
+         ) m",
         indexed_seq("t.id")
     ))
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<BigInt, _>(per_session)
-    .load(conn)
+    .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Unindexed {
+                session_id: row.session_id,
+                first_seq: row.first_seq,
+                bodies: serde_json::from_str(&row.bodies)
+                    .map_err(|e| crate::error::Error::internal(format!("message bodies: {e}")))?,
+            })
+        })
+        .collect()
 }
 
 /// The search documents of messages `first_seq..=last_seq` of a session, in
-/// Postgres's text forms: `document` a `tsvector`, `documents` an array of them.
+/// Postgres's text form: `document` for all of them, `documents` each message's, one
+/// per line.
 #[derive(Debug)]
 pub struct Chunk {
     pub session_id: uuid::Uuid,
@@ -385,7 +409,7 @@ pub fn insert_chunks(conn: &mut PgConnection, chunks: Vec<Chunk>) -> QueryResult
     }
     diesel::sql_query(
         "INSERT INTO search_chunks (session_id, first_seq, last_seq, document, documents) \
-         SELECT id, first_seq, last_seq, document::tsvector, documents::tsvector[] \
+         SELECT id, first_seq, last_seq, document::tsvector, documents \
          FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::text[], $5::text[]) \
            AS c(id, first_seq, last_seq, document, documents)",
     )

@@ -34,7 +34,6 @@
 pub mod query;
 pub mod text;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -112,75 +111,65 @@ fn catch_up(
 fn index(conn: &mut diesel::PgConnection, sessions: &[SessionId]) -> Result<bool> {
     conn.transaction(|conn| {
         db::search::lock_indexing(conn)?;
-        let messages = db::search::unindexed(conn, sessions, MESSAGES_PER_READ)?;
-        let mut read: HashMap<uuid::Uuid, i64> = HashMap::new();
-        for message in &messages {
-            *read.entry(message.session_id).or_default() += 1;
-        }
-        db::search::insert_chunks(conn, chunks(messages))?;
-        Ok(read.values().any(|&n| n == MESSAGES_PER_READ))
+        let unindexed = db::search::unindexed(conn, sessions, MESSAGES_PER_READ)?;
+        let more = unindexed
+            .iter()
+            .any(|session| session.bodies.len() as i64 == MESSAGES_PER_READ);
+        db::search::insert_chunks(conn, chunks(unindexed))?;
+        Ok(more)
     })
 }
 
-/// The messages (by session and `seq`) as chunks of consecutive messages of one
-/// session. A chunk ends at [`MESSAGES_PER_CHUNK`] messages, and before its joined
-/// document would run out of positions: past that, phrases in it could no longer be
-/// told apart.
-fn chunks(messages: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
+/// Each session's messages as chunks of consecutive messages. A chunk ends at
+/// [`MESSAGES_PER_CHUNK`] messages, and before its joined document would run out of
+/// positions: past that, phrases in it could no longer be told apart.
+fn chunks(sessions: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
+    let mut tokenizer = text::Tokenizer::new();
     let mut chunks = Vec::new();
-    let mut open: Option<Open> = None;
-    for message in messages {
-        let document = text::Document::of(&message.body);
-        let fits = open.as_ref().is_some_and(|chunk| {
-            chunk.session_id == message.session_id
-                && chunk.documents.len() < MESSAGES_PER_CHUNK
-                && u32::from(chunk.document.last_position()) + u32::from(document.last_position())
-                    < u32::from(text::MAX_POSITION)
-        });
-        if !fits {
-            chunks.extend(open.take().map(Open::finish));
+    for session in sessions {
+        let mut open: Option<Open> = None;
+        for (seq, body) in (session.first_seq..).zip(&session.bodies) {
+            let mut document = text::Document::of(body, &mut tokenizer);
+            let fits = open.as_ref().is_some_and(|chunk| {
+                chunk.documents.len() < MESSAGES_PER_CHUNK
+                    && u32::from(chunk.document.last_position())
+                        + u32::from(document.last_position())
+                        < u32::from(text::MAX_POSITION)
+            });
+            if !fits {
+                chunks.extend(open.take().map(|chunk| chunk.finish(session.session_id)));
+            }
+            let chunk = open.get_or_insert_with(|| Open {
+                first_seq: seq,
+                document: text::Document::default(),
+                documents: Vec::new(),
+            });
+            // The next message starts a position after the last word of the one before.
+            chunk
+                .document
+                .append(&document, chunk.document.last_position());
+            chunk.documents.push(document.literal());
         }
-        let chunk = open.get_or_insert_with(|| Open {
-            session_id: message.session_id,
-            first_seq: message.seq,
-            document: text::Document::default(),
-            documents: Vec::new(),
-        });
-        // The next message starts a position after the last word of the one before.
-        chunk
-            .document
-            .append(&document, chunk.document.last_position());
-        chunk.documents.push(document.literal());
+        chunks.extend(open.map(|chunk| chunk.finish(session.session_id)));
     }
-    chunks.extend(open.map(Open::finish));
     chunks
 }
 
 /// A chunk being filled.
 struct Open {
-    session_id: uuid::Uuid,
     first_seq: i32,
     document: text::Document,
     documents: Vec<String>,
 }
 
 impl Open {
-    fn finish(self) -> db::search::Chunk {
-        // An array literal: each document quoted (they hold spaces, never `"` or `\`).
-        let documents = format!(
-            "{{{}}}",
-            self.documents
-                .iter()
-                .map(|d| format!("\"{d}\""))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+    fn finish(mut self, session_id: uuid::Uuid) -> db::search::Chunk {
         db::search::Chunk {
-            session_id: self.session_id,
+            session_id,
             first_seq: self.first_seq,
             last_seq: self.first_seq + self.documents.len() as i32 - 1,
             document: self.document.literal(),
-            documents,
+            documents: self.documents.join("\n"),
         }
     }
 }

@@ -8,11 +8,13 @@
 //!
 //! A word is a run of letters and digits, lower-cased; words on the English stop list
 //! are dropped but keep their position, so phrases keep their distances; the rest are
-//! reduced to their English (Snowball) stem. Anything between words (spaces,
+//! reduced to their English (Snowball) stem, except words with a digit (order numbers,
+//! codes), which are kept as they are. Anything between words (spaces,
 //! punctuation, the `@` and `.` of an address) only separates them: `bob@example.com`
 //! is the three words `bob example com`, and a query for it is that phrase.
 
-use std::fmt::Write;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -26,31 +28,76 @@ const MAX_LEXEME_BYTES: usize = 2_047;
 /// One searchable word: its lexeme and its 1-based position among all words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
-    pub lexeme: String,
+    pub lexeme: Rc<str>,
     pub position: u16,
 }
 
-/// The searchable words of `text`, in order, and how many words it had in all
-/// (stop words included), which is the position of the last one.
+/// The searchable words of `text`; see [`Tokenizer::words`].
 pub fn words(text: &str) -> (Vec<Word>, u16) {
-    let stemmer = Stemmer::create(Algorithm::English);
-    let mut found = Vec::new();
-    let mut position: u16 = 0;
-    for raw in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        position = position.saturating_add(1).min(MAX_POSITION);
-        let lower = raw.to_lowercase();
-        if lower.len() > MAX_LEXEME_BYTES || is_stop_word(&lower) {
-            continue;
+    Tokenizer::new().words(text)
+}
+
+/// Turns text into words, remembering each word's lexeme: stemming is most of the
+/// work, and a batch of chat messages repeats its words over and over.
+pub struct Tokenizer {
+    stemmer: Stemmer,
+    /// Lower-cased word → its lexeme, `None` for a stop word.
+    lexemes: HashMap<String, Option<Rc<str>>>,
+    lower: String,
+}
+
+impl Tokenizer {
+    pub fn new() -> Tokenizer {
+        Tokenizer {
+            stemmer: Stemmer::create(Algorithm::English),
+            lexemes: HashMap::new(),
+            lower: String::new(),
         }
-        found.push(Word {
-            lexeme: stemmer.stem(&lower).into_owned(),
-            position,
-        });
     }
-    (found, position)
+
+    /// The searchable words of `text`, in order, and how many words it had in all
+    /// (stop words included), which is the position of the last one.
+    pub fn words(&mut self, text: &str) -> (Vec<Word>, u16) {
+        let mut found = Vec::new();
+        let mut position: u16 = 0;
+        for raw in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            position = position.saturating_add(1).min(MAX_POSITION);
+            self.lower.clear();
+            if raw.is_ascii() {
+                self.lower.push_str(raw);
+                self.lower.make_ascii_lowercase();
+            } else {
+                self.lower.extend(raw.chars().flat_map(char::to_lowercase));
+            }
+            let lexeme = if self.lower.len() > MAX_LEXEME_BYTES {
+                None
+            } else if self.lower.contains(char::is_numeric) {
+                // Order numbers, codes, versions: kept as they are, not stemmed, and
+                // not remembered (they are seldom repeated).
+                Some(Rc::from(self.lower.as_str()))
+            } else if let Some(known) = self.lexemes.get(self.lower.as_str()) {
+                known.clone()
+            } else {
+                let lexeme = (!is_stop_word(&self.lower))
+                    .then(|| Rc::from(self.stemmer.stem(&self.lower).as_ref()));
+                self.lexemes.insert(self.lower.clone(), lexeme.clone());
+                lexeme
+            };
+            if let Some(lexeme) = lexeme {
+                found.push(Word { lexeme, position });
+            }
+        }
+        (found, position)
+    }
+}
+
+impl Default for Tokenizer {
+    fn default() -> Tokenizer {
+        Tokenizer::new()
+    }
 }
 
 /// A `tsvector` in Postgres's text form, built from words in any order.
@@ -60,9 +107,9 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn of(text: &str) -> Document {
+    pub fn of(text: &str, tokenizer: &mut Tokenizer) -> Document {
         Document {
-            words: words(text).0,
+            words: tokenizer.words(text).0,
         }
     }
 
@@ -81,27 +128,47 @@ impl Document {
 
     /// `'lexeme':1,4 'other':2`. Lexemes are letters and digits only, so they never
     /// need the quote or backslash escapes of the format.
-    pub fn literal(mut self) -> String {
+    pub fn literal(&mut self) -> String {
         self.words
             .sort_unstable_by(|a, b| (&a.lexeme, a.position).cmp(&(&b.lexeme, b.position)));
         let mut out = String::new();
-        let mut current: Option<&str> = None;
+        let mut current: Option<&Rc<str>> = None;
         let mut count = 0;
         for word in &self.words {
-            if current != Some(word.lexeme.as_str()) {
+            if current != Some(&word.lexeme) {
                 if current.is_some() {
                     out.push(' ');
                 }
-                let _ = write!(out, "'{}':{}", word.lexeme, word.position);
+                out.push('\'');
+                out.push_str(&word.lexeme);
+                out.push_str("':");
+                push_number(&mut out, word.position);
                 current = Some(&word.lexeme);
                 count = 1;
             } else if count < MAX_POSITIONS_PER_LEXEME {
-                let _ = write!(out, ",{}", word.position);
+                out.push(',');
+                push_number(&mut out, word.position);
                 count += 1;
             }
         }
         out
     }
+}
+
+/// Appends `n` in decimal (the hot loop of writing documents; `write!` costs more).
+fn push_number(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 /// Postgres's English stop list (`english.stop`), the words too common to index.
