@@ -183,7 +183,7 @@ async fn at_most_three_matches_are_shown_per_session() {
 }
 
 #[actix_web::test]
-async fn words_phrases_exclusions_and_or_are_each_matched_within_one_message() {
+async fn a_conversation_matches_when_it_has_every_word_and_a_phrase_is_within_one_message() {
     let desk = Desk::open().await;
     let session = desk
         .transcript(
@@ -205,14 +205,18 @@ async fn words_phrases_exclusions_and_or_are_each_matched_within_one_message() {
         ("parcels arriving", Some(vec![1])),
         ("\"parcel arrived\"", Some(vec![1])),
         ("bob@example.com", Some(vec![2])),
-        ("refund -parcel", Some(vec![2])),
+        // Words from different messages of the conversation.
+        ("parcel refund", Some(vec![1, 2])),
+        ("refund -socks", Some(vec![2])),
         ("damaged or crushed", Some(vec![1, 3])),
         ("box \"was crushed\"", Some(vec![3])),
-        // Both words are in the conversation, never in one message.
-        ("parcel refund", None),
+        ("socks or \"box was\"", Some(vec![3])),
+        // A phrase never runs from one message into the next.
         ("\"arrived damaged could\"", None),
-        ("\"damaged refund\"", None),
+        ("\"damaged could\"", None),
+        ("refund -parcel", None),
         ("crushed -box", None),
+        ("parcel socks", None),
         ("the was", None),
     ] {
         let found = desk

@@ -119,16 +119,7 @@ pub fn page(
             // the page is the newest `limit` of their union.
             Some(search) => {
                 let in_messages = match &search.messages {
-                    Some(query) => candidates(
-                        conn,
-                        diesel::sql_query(format!(
-                            "SELECT c.session_id AS id FROM search_chunks c WHERE {} LIMIT $3",
-                            in_chunk("$1", "$2")
-                        ))
-                        .into_boxed()
-                        .bind::<Text, _>(query.exact.clone())
-                        .bind::<Nullable<Text>, _>(query.prefilter.clone()),
-                    )?,
+                    Some(query) => message_candidates(conn, query)?,
                     None => Some(Vec::new()),
                 };
                 let in_visitors = candidates(
@@ -141,12 +132,13 @@ pub fn page(
                     .into_boxed()
                     .bind::<Text, _>(search.text.clone()),
                 )?;
-                let by_message = match in_messages {
-                    Some(_) => "s.id = ANY($13)".to_owned(),
-                    None => format!(
-                        "EXISTS (SELECT 1 FROM search_chunks c WHERE c.session_id = s.id AND {})",
-                        in_chunk("$15", "$16")
-                    ),
+                let terms = search.messages.as_ref().map(terms).unwrap_or_default();
+                let by_message = match (&search.messages, &in_messages) {
+                    (None, _) => "false".to_owned(),
+                    (Some(query), Some(_)) => {
+                        format!("s.id = ANY($13) AND {}", conversation_matches(query, "$15"))
+                    }
+                    (Some(query), None) => conversation_matches(query, "$15"),
                 };
                 let by_visitor = match in_visitors {
                     Some(_) => "s.visitor_id = ANY($14)".to_owned(),
@@ -177,10 +169,7 @@ pub fn page(
                 .bind::<Nullable<BigInt>, _>(search.number)
                 .bind::<Array<SqlUuid>, _>(in_messages.unwrap_or_default())
                 .bind::<Array<SqlUuid>, _>(in_visitors.unwrap_or_default())
-                .bind::<Nullable<Text>, _>(search.messages.as_ref().map(|q| q.exact.clone()))
-                .bind::<Nullable<Text>, _>(
-                    search.messages.as_ref().and_then(|q| q.prefilter.clone()),
-                )
+                .bind::<Array<Text>, _>(terms)
                 .load(conn)?
             }
         };
@@ -200,15 +189,73 @@ const CANDIDATES_MAX: i64 = 200;
 /// The documents of a chunk `c`'s messages, with their ordinals (1 for `first_seq`).
 const MESSAGE_DOCUMENTS: &str = "string_to_table(c.documents, E'\\n') WITH ORDINALITY";
 
-/// The condition on a chunk `c` that one of its messages matches the query in parameter
-/// `exact`: the looser query in `prefilter` (for the whole chunk) lets the GIN index
-/// rule chunks out, then each message's own document decides.
-fn in_chunk(exact: &str, prefilter: &str) -> String {
-    format!(
-        "({prefilter}::tsquery IS NULL OR c.document @@ {prefilter}::tsquery) \
-         AND EXISTS (SELECT 1 FROM {MESSAGE_DOCUMENTS} AS d(document, n) \
-                     WHERE d.document::tsvector @@ {exact}::tsquery)"
-    )
+/// Every word and phrase of `query`, in the order [`conversation_matches`] numbers them.
+fn terms(query: &MessageQuery) -> Vec<String> {
+    query
+        .groups
+        .iter()
+        .flat_map(|g| g.required.iter().chain(&g.excluded).cloned())
+        .collect()
+}
+
+/// The condition that session `s` matches `query`, whose [`terms`] are the `text[]`
+/// parameter `param`: in one of the groups, every required term is in one of its
+/// chunks and no excluded term is in any.
+fn conversation_matches(query: &MessageQuery, param: &str) -> String {
+    let mut index = 0;
+    let mut has = |negated: bool| {
+        index += 1;
+        format!(
+            "{}EXISTS (SELECT 1 FROM search_chunks c WHERE c.session_id = s.id \
+               AND c.document @@ ({param})[{index}]::tsquery)",
+            if negated { "NOT " } else { "" }
+        )
+    };
+    let groups: Vec<String> = query
+        .groups
+        .iter()
+        .map(|g| {
+            let mut all: Vec<String> = g.required.iter().map(|_| has(false)).collect();
+            all.extend(g.excluded.iter().map(|_| has(true)));
+            format!("({})", all.join(" AND "))
+        })
+        .collect();
+    format!("({})", groups.join(" OR "))
+}
+
+/// The sessions that may match `query`, from the GIN index, or `None` when that would
+/// read more than [`CANDIDATES_MAX`] chunks for some group: each group contributes the
+/// sessions with the first of its required terms that is rare enough. A group that only
+/// excludes cannot be narrowed this way.
+fn message_candidates(
+    conn: &mut PgConnection,
+    query: &MessageQuery,
+) -> QueryResult<Option<Vec<uuid::Uuid>>> {
+    let mut all = Vec::new();
+    for group in &query.groups {
+        let mut found = None;
+        for term in &group.required {
+            found = candidates(
+                conn,
+                diesel::sql_query(
+                    "SELECT c.session_id AS id FROM search_chunks c \
+                     WHERE c.document @@ $1::tsquery LIMIT $2",
+                )
+                .into_boxed()
+                .bind::<Text, _>(term.clone()),
+            )?;
+            if found.is_some() {
+                break;
+            }
+        }
+        match found {
+            Some(ids) => all.extend(ids),
+            None => return Ok(None),
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    Ok(Some(all))
 }
 
 /// The ids `query` returns (its last parameter, the row cap, is bound here), or `None`
@@ -246,13 +293,13 @@ pub struct Match {
 /// Most matches shown per session.
 pub const MATCHES_PER_SESSION: i64 = 3;
 
-/// The first few matching messages (notes included) of each of `sessions`, by `seq`.
-/// The snippet is `ts_headline` without highlighting marks: plain text around the
-/// match.
+/// The first few messages (notes included) of each of `sessions`, by `seq`, with a
+/// word or phrase `query` wants. The snippet is `ts_headline` without highlighting
+/// marks: plain text around the match.
 pub fn matches(
     conn: &mut PgConnection,
     sessions: &[SessionId],
-    query: &MessageQuery,
+    wanted: &str,
 ) -> QueryResult<Vec<Match>> {
     let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
     diesel::sql_query(format!(
@@ -265,15 +312,14 @@ pub fn matches(
                FROM search_chunks c \
                CROSS JOIN LATERAL {MESSAGE_DOCUMENTS} AS d(document, n) \
                WHERE c.session_id = ANY($1) \
-                 AND ($3::tsquery IS NULL OR c.document @@ $3::tsquery) \
+                 AND c.document @@ $2::tsquery \
                  AND d.document::tsvector @@ $2::tsquery) h \
          JOIN messages msg ON msg.session_id = h.session_id AND msg.seq = h.seq \
-         WHERE h.n <= $4 \
+         WHERE h.n <= $3 \
          ORDER BY h.session_id, h.seq"
     ))
     .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Text, _>(&query.exact)
-    .bind::<Nullable<Text>, _>(query.prefilter.as_deref())
+    .bind::<Text, _>(wanted)
     .bind::<BigInt, _>(MATCHES_PER_SESSION)
     .load(conn)
 }

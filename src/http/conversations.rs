@@ -19,12 +19,10 @@ use crate::db::{self, search::Filter, search::Search};
 use crate::domain::{inputs, Role, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::objects::{Audience, Session, SessionView};
+use crate::search::query::{MessageQuery, MAX_CHARS};
 use crate::state::AppState;
 
 use super::sessions::{list_limit, next_cursor, parse_cursor};
-
-/// Longest search text accepted, in characters.
-const QUERY_MAX_CHARS: usize = 200;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -123,9 +121,13 @@ async fn list(
             let shown = &ids[..ids.len().min(limit as usize)];
             let matches = match &search {
                 Some(Search {
-                    messages: Some(query),
+                    messages:
+                        Some(MessageQuery {
+                            wanted: Some(wanted),
+                            ..
+                        }),
                     ..
-                }) => Some(db::search::matches(conn, shown, query)?),
+                }) => Some(db::search::matches(conn, shown, wanted)?),
                 Some(_) => Some(Vec::new()),
                 None => None,
             };
@@ -155,9 +157,9 @@ fn search(raw: &str) -> Result<Option<Search>> {
     if text.is_empty() {
         return Ok(None);
     }
-    if text.chars().count() > QUERY_MAX_CHARS {
+    if text.chars().count() > MAX_CHARS {
         return Err(Error::bad_request(format!(
-            "q: at most {QUERY_MAX_CHARS} characters"
+            "q: at most {MAX_CHARS} characters"
         )));
     }
     if text.contains('\0') {

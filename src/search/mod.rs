@@ -50,6 +50,10 @@ pub const TICK: Duration = Duration::from_secs(2);
 const SESSIONS_PER_STATEMENT: usize = 200;
 /// Most messages of one session read per transaction; a longer backlog takes turns.
 const MESSAGES_PER_READ: i64 = 1_000;
+/// Positions between the last word of a message and the first of the next in a
+/// chunk's joined document: more than any phrase a query can hold (one word per two
+/// characters at most), so no phrase runs from one message into the next.
+const GAP: u16 = (query::MAX_CHARS / 2) as u16;
 /// Most messages in one chunk, so checking a chunk's messages one by one stays cheap.
 const MESSAGES_PER_CHUNK: usize = 100;
 /// How long before its commit an end may have been stamped, and still be noticed.
@@ -133,6 +137,7 @@ fn chunks(sessions: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
             let fits = open.as_ref().is_some_and(|chunk| {
                 chunk.documents.len() < MESSAGES_PER_CHUNK
                     && u32::from(chunk.document.last_position())
+                        + u32::from(GAP)
                         + u32::from(document.last_position())
                         < u32::from(text::MAX_POSITION)
             });
@@ -144,10 +149,8 @@ fn chunks(sessions: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
                 document: text::Document::default(),
                 documents: Vec::new(),
             });
-            // The next message starts a position after the last word of the one before.
-            chunk
-                .document
-                .append(&document, chunk.document.last_position());
+            let offset = chunk.document.last_position() + GAP;
+            chunk.document.append(&document, offset);
             chunk.documents.push(document.literal());
         }
         chunks.extend(open.map(|chunk| chunk.finish(session.session_id)));

@@ -1,33 +1,43 @@
-//! A search box's text as `tsquery`s over the message documents, read the way
+//! A search box's text as `tsquery`s over a conversation's messages, read the way
 //! Postgres's `websearch_to_tsquery` reads it: words must all appear, `"quoted words"`
 //! must appear as that phrase, `-word` or `-"a phrase"` must not appear, and `or`
 //! between words makes either side enough (binding looser than "all of": `a b or c`
 //! is `(a and b) or c`). Words are those of [`super::text`].
+//!
+//! "Appear" is in the conversation: a word in any of its messages counts, as when
+//! someone searches a support inbox for `parcel refund`; a phrase must be within one
+//! message (the index leaves a gap between messages, see `crate::search`).
 
 use super::text::{words, Word};
 
-/// What a search asks of one message, as `tsquery` text.
+/// Longest search text, in characters.
+pub const MAX_CHARS: usize = 200;
+
+/// What a search asks of a conversation's messages, as `tsquery` texts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageQuery {
-    /// The query each message is checked against.
-    pub exact: String,
-    /// A looser query for a document that joins several messages: whatever a message
-    /// matching `exact` contains, the joined document matches this. `None` when no
-    /// word is required (only `-word`s), so nothing can be ruled out by the index.
-    pub prefilter: Option<String>,
+    /// The alternatives (`or`); a conversation matches when one of them holds.
+    pub groups: Vec<Group>,
+    /// Any wanted word or phrase: which messages to show as matches. `None` when the
+    /// query only excludes.
+    pub wanted: Option<String>,
 }
 
-/// One `word`, `"phrase"` or its `-` negation.
-struct Term {
-    negated: bool,
-    /// `tsquery` text for the words; `None` when they were all stop words.
-    query: Option<String>,
+/// Words and phrases a conversation must have (each in some message; a phrase within
+/// one) and must not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub required: Vec<String>,
+    pub excluded: Vec<String>,
 }
 
 /// The query for `text`, or `None` when it asks for no word at all (only stop words
-/// or punctuation), which no message matches.
+/// or punctuation), which no conversation matches.
 pub fn parse(text: &str) -> Option<MessageQuery> {
-    let mut groups: Vec<Vec<Term>> = vec![Vec::new()];
+    let mut groups = vec![Group {
+        required: Vec::new(),
+        excluded: Vec::new(),
+    }];
     let mut rest = text;
     loop {
         rest = rest.trim_start();
@@ -51,39 +61,34 @@ pub fn parse(text: &str) -> Option<MessageQuery> {
             (word, false)
         };
         if !quoted && !negated && raw.eq_ignore_ascii_case("or") {
-            groups.push(Vec::new());
+            groups.push(Group {
+                required: Vec::new(),
+                excluded: Vec::new(),
+            });
             continue;
         }
-        let query = phrase(&words(raw).0);
-        groups
-            .last_mut()
-            .expect("one group at least")
-            .push(Term { negated, query });
+        let Some(query) = phrase(&words(raw).0) else {
+            continue;
+        };
+        let group = groups.last_mut().expect("one group at least");
+        if negated {
+            group.excluded.push(query);
+        } else {
+            group.required.push(query);
+        }
     }
-
-    let groups: Vec<Vec<Term>> = groups
-        .into_iter()
-        .map(|terms| {
-            terms
-                .into_iter()
-                .filter(|t| t.query.is_some())
-                .collect::<Vec<_>>()
-        })
-        .filter(|terms| !terms.is_empty())
-        .collect();
+    groups.retain(|g| !g.required.is_empty() || !g.excluded.is_empty());
     if groups.is_empty() {
         return None;
     }
-    let exact = any_of(groups.iter().map(|terms| all_of(terms.iter())));
-    let prefilter = groups
+    let wanted: Vec<String> = groups
         .iter()
-        .map(|terms| {
-            let required: Vec<&Term> = terms.iter().filter(|t| !t.negated).collect();
-            (!required.is_empty()).then(|| all_of(required.into_iter()))
-        })
-        .collect::<Option<Vec<String>>>()
-        .map(|groups| any_of(groups.into_iter()));
-    Some(MessageQuery { exact, prefilter })
+        .flat_map(|g| g.required.iter().map(|q| format!("({q})")))
+        .collect();
+    Some(MessageQuery {
+        wanted: (!wanted.is_empty()).then(|| wanted.join(" | ")),
+        groups,
+    })
 }
 
 /// `'a' <1> 'b' <2> 'c'`: each word at its distance from the one before, so stop
@@ -101,28 +106,4 @@ fn phrase(words: &[Word]) -> Option<String> {
         previous = word.position;
     }
     Some(out)
-}
-
-fn all_of<'a>(terms: impl Iterator<Item = &'a Term>) -> String {
-    terms
-        .map(|term| {
-            let query = term
-                .query
-                .as_deref()
-                .expect("terms without words are dropped");
-            if term.negated {
-                format!("!({query})")
-            } else {
-                format!("({query})")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" & ")
-}
-
-fn any_of(groups: impl Iterator<Item = String>) -> String {
-    groups
-        .map(|g| format!("({g})"))
-        .collect::<Vec<_>>()
-        .join(" | ")
 }
