@@ -42,7 +42,7 @@ pub struct Filter {
 }
 
 /// What to search for: the text (visitors' names and e-mails are matched with
-/// Postgres's own reading of it), what it asks of a message (`None` when it names no
+/// Postgres's own reading of it), what it asks of the messages (`None` when it names no
 /// word a message could have) and, when the text is a session number (`CHAT-00000042`
 /// or `42`), that number.
 #[derive(Debug, Clone)]
