@@ -7,11 +7,10 @@
 DROP TABLE search_progress;
 DROP TABLE search_messages;
 
--- Messages first_seq..last_seq of a session. `document` joins their words (positions
--- run on from one message to the next) and is what the GIN index finds; `documents`
--- holds each message's own, in seq order, so a match is always within one message:
--- tsvectors in text form, one per line, read as tsvectors only for the chunks a search
--- has found (cheaper than storing an array of tsvectors for every message).
+-- Messages first_seq..last_seq of a session. `document` joins their words (a gap
+-- between messages that no phrase spans) and is what the GIN index finds; `documents`
+-- holds each message's own, in seq order, as tsvector text one per line, read only to
+-- pick the matches a search shows (cheaper to write than an array of tsvectors).
 -- The newest chunk's last_seq is how far the session is indexed. No foreign key, for
 -- the same reason as before: checking it would lock the session row the chat path
 -- keeps updating.

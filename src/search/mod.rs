@@ -9,7 +9,7 @@
 //!    indexed; the session is behind while `last_seq` is greater. Because `seq` has no
 //!    gaps and `last_seq` commits with the messages, the comparison is exact: no
 //!    timestamps, no guessing at commit order.
-//! 2. **Index them in batches.** For [`SESSIONS_PER_STATEMENT`] sessions at a time, one
+//! 2. **Index them in batches.** For [`SESSIONS_PER_BATCH`] sessions at a time, one
 //!    transaction reads the messages past their marks, and stores the documents the
 //!    server computed ([`text`]) as one chunk per session (at most
 //!    [`MESSAGES_PER_CHUNK`] messages), which also moves the marks. One row and its
@@ -47,14 +47,14 @@ use crate::error::Result;
 /// How often the indexer looks for new messages; the search lag budget is 5 s.
 pub const TICK: Duration = Duration::from_secs(2);
 /// Sessions indexed per transaction: bounds one transaction when catching up.
-const SESSIONS_PER_STATEMENT: usize = 200;
+const SESSIONS_PER_BATCH: usize = 200;
 /// Most messages of one session read per transaction; a longer backlog takes turns.
 const MESSAGES_PER_READ: i64 = 1_000;
 /// Positions between the last word of a message and the first of the next in a
 /// chunk's joined document: more than any phrase a query can hold (one word per two
 /// characters at most), so no phrase runs from one message into the next.
 const GAP: u16 = (query::MAX_CHARS / 2) as u16;
-/// Most messages in one chunk, so checking a chunk's messages one by one stays cheap.
+/// Most messages in one chunk, so finding the matches to show in it stays cheap.
 const MESSAGES_PER_CHUNK: usize = 100;
 /// How long before its commit an end may have been stamped, and still be noticed.
 const MARGIN: chrono::Duration = chrono::Duration::seconds(60);
@@ -105,7 +105,7 @@ fn catch_up(
     if ended_since.is_none() && !behind.is_empty() {
         log::info!("search: indexing {} sessions behind", behind.len());
     }
-    for sessions in behind.chunks(SESSIONS_PER_STATEMENT) {
+    for sessions in behind.chunks(SESSIONS_PER_BATCH) {
         while index(conn, sessions)? {}
     }
     Ok(swept_at)
@@ -136,9 +136,7 @@ fn chunks(sessions: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
             let mut document = text::Document::of(body, &mut tokenizer);
             let fits = open.as_ref().is_some_and(|chunk| {
                 chunk.documents.len() < MESSAGES_PER_CHUNK
-                    && u32::from(chunk.document.last_position())
-                        + u32::from(GAP)
-                        + u32::from(document.last_position())
+                    && u32::from(chunk.end) + u32::from(GAP) + u32::from(document.last_position())
                         < u32::from(text::MAX_POSITION)
             });
             if !fits {
@@ -147,10 +145,11 @@ fn chunks(sessions: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
             let chunk = open.get_or_insert_with(|| Open {
                 first_seq: seq,
                 document: text::Document::default(),
+                end: 0,
                 documents: Vec::new(),
             });
-            let offset = chunk.document.last_position() + GAP;
-            chunk.document.append(&document, offset);
+            chunk.document.append(&document, chunk.end + GAP);
+            chunk.end += GAP + document.last_position();
             chunk.documents.push(document.literal());
         }
         chunks.extend(open.map(|chunk| chunk.finish(session.session_id)));
@@ -162,6 +161,8 @@ fn chunks(sessions: Vec<db::search::Unindexed>) -> Vec<db::search::Chunk> {
 struct Open {
     first_seq: i32,
     document: text::Document,
+    /// Where the last message's words end in `document`.
+    end: u16,
     documents: Vec<String>,
 }
 

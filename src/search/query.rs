@@ -8,7 +8,7 @@
 //! someone searches a support inbox for `parcel refund`; a phrase must be within one
 //! message (the index leaves a gap between messages, see `crate::search`).
 
-use super::text::{words, Word};
+use super::text::{Tokenizer, Word};
 
 /// Longest search text, in characters.
 pub const MAX_CHARS: usize = 200;
@@ -38,6 +38,7 @@ pub fn parse(text: &str) -> Option<MessageQuery> {
         required: Vec::new(),
         excluded: Vec::new(),
     }];
+    let mut tokenizer = Tokenizer::new();
     let mut rest = text;
     loop {
         rest = rest.trim_start();
@@ -67,7 +68,7 @@ pub fn parse(text: &str) -> Option<MessageQuery> {
             });
             continue;
         }
-        let Some(query) = phrase(&words(raw).0) else {
+        let Some(query) = phrase(&tokenizer.words(raw)) else {
             continue;
         };
         let group = groups.last_mut().expect("one group at least");

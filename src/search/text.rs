@@ -32,11 +32,6 @@ pub struct Word {
     pub position: u16,
 }
 
-/// The searchable words of `text`; see [`Tokenizer::words`].
-pub fn words(text: &str) -> (Vec<Word>, u16) {
-    Tokenizer::new().words(text)
-}
-
 /// Turns text into words, remembering each word's lexeme: stemming is most of the
 /// work, and a batch of chat messages repeats its words over and over.
 pub struct Tokenizer {
@@ -55,9 +50,8 @@ impl Tokenizer {
         }
     }
 
-    /// The searchable words of `text`, in order, and how many words it had in all
-    /// (stop words included), which is the position of the last one.
-    pub fn words(&mut self, text: &str) -> (Vec<Word>, u16) {
+    /// The searchable words of `text`, in order; stop words count for positions.
+    pub fn words(&mut self, text: &str) -> Vec<Word> {
         let mut found = Vec::new();
         let mut position: u16 = 0;
         for raw in text
@@ -90,7 +84,7 @@ impl Tokenizer {
                 found.push(Word { lexeme, position });
             }
         }
-        (found, position)
+        found
     }
 }
 
@@ -109,7 +103,7 @@ pub struct Document {
 impl Document {
     pub fn of(text: &str, tokenizer: &mut Tokenizer) -> Document {
         Document {
-            words: tokenizer.words(text).0,
+            words: tokenizer.words(text),
         }
     }
 
