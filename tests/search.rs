@@ -183,6 +183,45 @@ async fn at_most_three_matches_are_shown_per_session() {
 }
 
 #[actix_web::test]
+async fn matches_in_a_long_conversation_carry_their_own_seq() {
+    let desk = Desk::open().await;
+    // More messages than one index row holds, so the matches come from two of them.
+    let said: Vec<String> = (1..=150)
+        .map(|n| match n {
+            5 | 130 | 140 => format!("message {n}: the sprocket rattles"),
+            _ => format!("message {n}: all quiet"),
+        })
+        .collect();
+    let said: Vec<&str> = said.iter().map(String::as_str).collect();
+    let session = desk.transcript(anonymous(), &said).await;
+
+    let hit = desk.find(&desk.admin, "sprocket", &session).await;
+
+    let matches: Vec<(i64, String)> = hit["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_i64().unwrap(),
+                m["snippet"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        matches.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![5, 130, 140],
+        "{hit}"
+    );
+    for (seq, snippet) in &matches {
+        assert!(
+            snippet.contains(&format!("message {seq}:")),
+            "{seq}: {snippet}"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn a_conversation_matches_when_it_has_every_word_and_a_phrase_is_within_one_message() {
     let desk = Desk::open().await;
     let session = desk
@@ -598,10 +637,7 @@ async fn messages_committed_but_not_indexed_before_a_restart_are_indexed_after_i
         Vec::<String>::new()
     );
 
-    let restarted = TestApp::spawn_on(&desk.app.database).await;
-    find(&restarted, &desk.admin, "toaster", &session).await;
-    let found = list(&restarted, &desk.admin, "q=toaster").await;
-    assert_eq!(ids(&found), vec![id(&session)]);
+    a_restarted_server_finds_only(&desk, "toaster", &session).await;
 }
 
 #[actix_web::test]
@@ -615,8 +651,13 @@ async fn with_indexing_off_messages_are_not_found_until_it_is_back_on() {
         Vec::<String>::new()
     );
 
+    a_restarted_server_finds_only(&desk, "kettle", &session).await;
+}
+
+/// A server started again on the desk's database finds `session` by `word`, and only it.
+async fn a_restarted_server_finds_only(desk: &Desk, word: &str, session: &Value) {
     let restarted = TestApp::spawn_on(&desk.app.database).await;
-    find(&restarted, &desk.admin, "kettle", &session).await;
-    let found = list(&restarted, &desk.admin, "q=kettle").await;
-    assert_eq!(ids(&found), vec![id(&session)]);
+    find(&restarted, &desk.admin, word, session).await;
+    let found = list(&restarted, &desk.admin, &format!("q={word}")).await;
+    assert_eq!(ids(&found), vec![id(session)]);
 }
