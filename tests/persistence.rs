@@ -1,5 +1,6 @@
 //! Group commit against real Postgres: concurrent writes share transactions, nobody hears
-//! back before their write is durable, and the database itself refuses a repeated `seq`.
+//! back before their write is durable, and the database itself refuses a repeated `seq`
+//! or a message for a session that does not exist.
 
 mod common;
 
@@ -145,6 +146,36 @@ async fn a_repeated_seq_is_refused_and_does_not_fail_its_neighbours() {
         "neighbours failed with the duplicate"
     );
     let mut conn = app.db();
+    assert!(neighbours.iter().all(|m| stored(&mut conn, m.id)));
+}
+
+#[actix_web::test]
+async fn a_message_for_a_session_that_does_not_exist_is_refused_alone() {
+    let app = TestApp::spawn().await;
+    let session = open_session(&mut app.db());
+    let persistence = app.app_state.persistence.clone();
+
+    let stray = message(SessionId::new(), 1);
+    let neighbours: Vec<Message> = (1..=50).map(|seq| message(session, seq)).collect();
+    let mut writes = vec![persistence::append(&persistence, vec![stray.clone()]).boxed_local()];
+    writes.extend(
+        neighbours
+            .iter()
+            .cloned()
+            .map(|m| persistence::append(&persistence, vec![m]).boxed_local()),
+    );
+    let results = join_all(writes).await;
+
+    assert_eq!(results[0].as_ref().unwrap_err().code, ErrorCode::Internal);
+    assert!(
+        results[1..].iter().all(Result::is_ok),
+        "neighbours failed with the stray message"
+    );
+    let mut conn = app.db();
+    assert!(
+        !stored(&mut conn, stray.id),
+        "a message without a session was stored"
+    );
     assert!(neighbours.iter().all(|m| stored(&mut conn, m.id)));
 }
 

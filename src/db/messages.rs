@@ -28,6 +28,10 @@ pub struct Message {
 /// session's `last_seq` forward with a second one. The rows travel as one array per
 /// column: the statement text stays the same whatever the batch size, so Postgres parses
 /// a few hundred bytes instead of a `VALUES` list with thousands of parameters.
+///
+/// The second statement is also the check that every session exists (`messages` has no
+/// foreign key to them, see migration 000009): if it updates fewer sessions than the
+/// batch names, the caller's transaction fails and nothing is stored.
 pub fn insert_batch(conn: &mut PgConnection, batch: &[Message]) -> QueryResult<()> {
     if batch.is_empty() {
         return Ok(());
@@ -70,15 +74,25 @@ pub fn insert_batch(conn: &mut PgConnection, batch: &[Message]) -> QueryResult<(
         let seq = last.entry(message.session_id).or_insert(message.seq);
         *seq = (*seq).max(message.seq);
     }
+    let sessions = last.len();
     let (ids, seqs): (Vec<uuid::Uuid>, Vec<i32>) =
         last.into_iter().map(|(id, seq)| (id.0, seq)).unzip();
-    diesel::sql_query(
+    let updated = diesel::sql_query(
         "UPDATE chat_sessions SET last_seq = GREATEST(chat_sessions.last_seq, v.seq) \
          FROM unnest($1, $2) AS v(id, seq) WHERE chat_sessions.id = v.id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Int4>, _>(seqs)
     .execute(conn)?;
+    if updated < sessions {
+        return Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            Box::new(format!(
+                "messages for {} sessions that do not exist",
+                sessions - updated
+            )),
+        ));
+    }
     Ok(())
 }
 

@@ -233,7 +233,6 @@ diesel::joinable!(chat_sessions -> bots (created_by_bot_id));
 diesel::joinable!(chat_sessions -> specialists (specialist_id));
 diesel::joinable!(chat_sessions -> visitors (visitor_id));
 diesel::joinable!(messages -> attachments (attachment_id));
-diesel::joinable!(messages -> chat_sessions (session_id));
 diesel::joinable!(read_cursors -> chat_sessions (session_id));
 diesel::joinable!(scheduled_messages -> attachments (attachment_id));
 diesel::joinable!(scheduled_messages -> chat_sessions (session_id));
