@@ -332,6 +332,28 @@ async fn queue_positions_update_live() {
 }
 
 #[actix_web::test]
+async fn every_visitor_of_a_queue_longer_than_one_update_slice_hears_it_move() {
+    let app = TestApp::spawn().await;
+    let mut waiting = Vec::new();
+    for i in 0..260 {
+        waiting.push(waiting_visitor(&app, &format!("Visitor {i}"), json!({})).await);
+    }
+    let (last, last_session) = waiting.last_mut().unwrap();
+    assert_eq!(last.recv_type("queue.update").await["position"], 260);
+
+    let mut sam =
+        online_specialist(&app, "sam@example.com", json!({"max_concurrent_chats": 1})).await;
+    sam.accept_next_offer().await;
+
+    let update = last
+        .recv_where("queue position 259", common::ws::RECV_TIMEOUT, |f| {
+            f["type"] == "queue.update" && f["position"] == 259
+        })
+        .await;
+    assert_eq!(update["session_id"], last_session["id"]);
+}
+
+#[actix_web::test]
 async fn auto_accept_assigns_without_an_offer() {
     let app = TestApp::spawn_with(&["--auto-accept", "true"]).await;
     let mut sam = online_specialist(&app, "sam@example.com", json!({})).await;
