@@ -10,14 +10,14 @@ use std::sync::Arc;
 use chrono::Utc;
 use common::TestApp;
 use diesel::prelude::*;
-use futures_util::future::{join_all, FutureExt};
+use futures_util::future::join_all;
 use switchboard::actors::persistence::{self, Transact};
 use switchboard::db;
 use switchboard::db::messages::Message;
 use switchboard::domain::{
     MessageId, MessageKind, ParticipantType, Priority, SessionId, VisitorId,
 };
-use switchboard::error::ErrorCode;
+use switchboard::error::{Error, ErrorCode};
 
 fn open_session(conn: &mut PgConnection) -> SessionId {
     let visitor = db::visitors::insert(
@@ -76,6 +76,18 @@ fn stored(conn: &mut PgConnection, id: MessageId) -> bool {
         == 1
 }
 
+/// Appends each message as a write of its own, all at once, so that they share
+/// transactions; the results are in the messages' order.
+async fn append_each_at_once(app: &TestApp, messages: Vec<Message>) -> Vec<Result<(), Error>> {
+    let persistence = &app.app_state.persistence;
+    join_all(
+        messages
+            .into_iter()
+            .map(|m| persistence::append(persistence, vec![m])),
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn concurrent_writes_share_transactions_and_every_reply_follows_its_commit() {
     let app = TestApp::spawn().await;
@@ -131,14 +143,7 @@ async fn a_repeated_seq_is_refused_and_does_not_fail_its_neighbours() {
 
     let duplicate = message(session, 1);
     let neighbours: Vec<Message> = (1..=50).map(|seq| message(other, seq)).collect();
-    let mut writes = vec![persistence::append(&persistence, vec![duplicate]).boxed_local()];
-    writes.extend(
-        neighbours
-            .iter()
-            .cloned()
-            .map(|m| persistence::append(&persistence, vec![m]).boxed_local()),
-    );
-    let results = join_all(writes).await;
+    let results = append_each_at_once(&app, [vec![duplicate], neighbours.clone()].concat()).await;
 
     assert_eq!(results[0].as_ref().unwrap_err().code, ErrorCode::Conflict);
     assert!(
@@ -153,18 +158,11 @@ async fn a_repeated_seq_is_refused_and_does_not_fail_its_neighbours() {
 async fn a_message_for_a_session_that_does_not_exist_is_refused_alone() {
     let app = TestApp::spawn().await;
     let session = open_session(&mut app.db());
-    let persistence = app.app_state.persistence.clone();
 
     let stray = message(SessionId::new(), 1);
     let neighbours: Vec<Message> = (1..=50).map(|seq| message(session, seq)).collect();
-    let mut writes = vec![persistence::append(&persistence, vec![stray.clone()]).boxed_local()];
-    writes.extend(
-        neighbours
-            .iter()
-            .cloned()
-            .map(|m| persistence::append(&persistence, vec![m]).boxed_local()),
-    );
-    let results = join_all(writes).await;
+    let results =
+        append_each_at_once(&app, [vec![stray.clone()], neighbours.clone()].concat()).await;
 
     assert_eq!(results[0].as_ref().unwrap_err().code, ErrorCode::Internal);
     assert!(
