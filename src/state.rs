@@ -21,7 +21,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub tokens: TokenKeys,
-    pub persistence: Addr<Persistence>,
+    pub persistence: Persistence,
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Arc<Registry>,
     pub scheduler: Addr<Scheduler>,

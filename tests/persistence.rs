@@ -11,7 +11,7 @@ use chrono::Utc;
 use common::TestApp;
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use switchboard::actors::persistence::{self, Transact};
+use switchboard::actors::persistence::Transact;
 use switchboard::db;
 use switchboard::db::messages::Message;
 use switchboard::domain::{
@@ -80,12 +80,7 @@ fn stored(conn: &mut PgConnection, id: MessageId) -> bool {
 /// transactions; the results are in the messages' order.
 async fn append_each_at_once(app: &TestApp, messages: Vec<Message>) -> Vec<Result<(), Error>> {
     let persistence = &app.app_state.persistence;
-    join_all(
-        messages
-            .into_iter()
-            .map(|m| persistence::append(persistence, vec![m])),
-    )
-    .await
+    join_all(messages.into_iter().map(|m| persistence.append(vec![m]))).await
 }
 
 #[actix_web::test]
@@ -102,7 +97,7 @@ async fn concurrent_writes_share_transactions_and_every_reply_follows_its_commit
         let database = app.database.clone();
         async move {
             let id = row.id;
-            persistence::append(&persistence, vec![row]).await.unwrap();
+            persistence.append(vec![row]).await.unwrap();
             // Another connection must already see the row when the reply arrives.
             let mut observer = PgConnection::establish(&common::database_url(&database)).unwrap();
             assert!(
@@ -137,9 +132,7 @@ async fn a_repeated_seq_is_refused_and_does_not_fail_its_neighbours() {
     let session = open_session(&mut app.db());
     let other = open_session(&mut app.db());
     let persistence = app.app_state.persistence.clone();
-    persistence::append(&persistence, vec![message(session, 1)])
-        .await
-        .unwrap();
+    persistence.append(vec![message(session, 1)]).await.unwrap();
 
     let duplicate = message(session, 1);
     let neighbours: Vec<Message> = (1..=50).map(|seq| message(other, seq)).collect();
@@ -182,7 +175,7 @@ async fn a_transaction_returns_its_value_after_commit() {
     let app = TestApp::spawn().await;
     let persistence = app.app_state.persistence.clone();
     let visitor = persistence
-        .send(Transact::new(|conn| {
+        .transact(Transact::new(|conn| {
             Ok(db::visitors::insert(
                 conn,
                 &db::visitors::NewVisitor {
@@ -195,7 +188,6 @@ async fn a_transaction_returns_its_value_after_commit() {
             )?)
         }))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(visitor.name.as_deref(), Some("Vera"));
     let found = db::visitors::find(&mut app.db(), visitor.id).unwrap();

@@ -329,7 +329,7 @@ impl Dispatcher {
         });
         let persistence = self.state.persistence.clone();
         actix::spawn(async move {
-            if let Ok(Err(error)) = persistence.send(work).await {
+            if let Err(error) = persistence.transact(work).await {
                 log::warn!("session {session}: {event} not recorded: {}", error.message);
             }
         });

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::dispatcher::{AssignmentSettled, Enqueue};
-use super::persistence::{self, Transact};
+use super::persistence::Transact;
 use super::registry::Peer;
 use super::reply::Reply;
 use super::scheduler::{Forget, Schedule};
@@ -298,16 +298,12 @@ impl ChatSession {
         work: Transact<T>,
         then: impl FnOnce(&mut Self, Result<T>, &mut Context<Self>) + 'static,
     ) {
-        let persistence = self.state.persistence.clone();
         ctx.wait(
-            async move {
-                persistence
-                    .send(work)
-                    .await
-                    .unwrap_or_else(|e| Err(Error::internal(e)))
-            }
-            .into_actor(self)
-            .map(move |result, this, ctx| then(this, result, ctx)),
+            self.state
+                .persistence
+                .transact(work)
+                .into_actor(self)
+                .map(move |result, this, ctx| then(this, result, ctx)),
         );
     }
 
@@ -453,7 +449,7 @@ impl ChatSession {
             let work = Transact::new(move |conn| store_message(conn, &webhooks, &row, true));
             self.commit(ctx, work, done);
         } else {
-            let appended = persistence::append(&self.state.persistence, vec![row]);
+            let appended = self.state.persistence.append(vec![row]);
             ctx.wait(
                 async move { appended.await.map(|()| None) }
                     .into_actor(self)
@@ -747,7 +743,9 @@ impl ChatSession {
         let row = self.new_row(self.next_seq(), &sender, MessageKind::Note, body, None);
         let message = Message::from_row(&row, sender.name.clone());
         ctx.wait(
-            persistence::append(&self.state.persistence, vec![row])
+            self.state
+                .persistence
+                .append(vec![row])
                 .into_actor(self)
                 .map(move |result, this, _| match result {
                     Ok(()) => {
@@ -1644,7 +1642,7 @@ impl Handler<PresentOffer> for ChatSession {
                         data.clone(),
                     )?)
                 });
-                if let Ok(Err(error)) = persistence.send(work).await {
+                if let Err(error) = persistence.transact(work).await {
                     log::warn!("session {id}: offer not recorded: {}", error.message);
                 }
             }
@@ -1891,12 +1889,7 @@ pub async fn start_session(
         outbox::session_changed(conn, &webhooks, created, row.id, actor)?;
         db::sessions::find_view(conn, row.id)?.ok_or_else(|| Error::internal("session vanished"))
     });
-    match state
-        .persistence
-        .send(work)
-        .await
-        .map_err(Error::internal)?
-    {
+    match state.persistence.transact(work).await {
         Err(error) if error.code == crate::error::ErrorCode::Conflict => {
             // Another tab started one at the same moment: that one is ours too.
             state
