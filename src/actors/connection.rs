@@ -270,22 +270,29 @@ impl WsConnection {
                 connection_id: self.handle.id,
                 reply: Some(reply),
             }),
-            Request::SessionTag { session_id, tags } => ChatSession::get(&self.state, session_id)
-                .do_send(SetTags {
+            Request::SessionTag { session_id, tags } => ChatSession::tell(
+                &self.state,
+                session_id,
+                SetTags {
                     caller: self.identity.caller,
                     tags,
                     reply,
-                }),
+                },
+            ),
         }
     }
 
     fn command(&self, session_id: SessionId, action: SessionCommand, reply: Reply) {
-        ChatSession::get(&self.state, session_id).do_send(Command {
-            caller: self.identity.caller,
-            name: self.identity.name.clone(),
-            reply,
-            action,
-        });
+        ChatSession::tell(
+            &self.state,
+            session_id,
+            Command {
+                caller: self.identity.caller,
+                name: self.identity.name.clone(),
+                reply,
+                action,
+            },
+        );
     }
 
     fn unschedule(&self, id: ScheduledId, reply: Reply, ctx: &mut Context<Self>) {
@@ -339,14 +346,18 @@ impl WsConnection {
     /// Tells the other side of the visitor's active chats that they came or went.
     fn announce_visitor(&self, online: bool) {
         for session in &self.identity.open_sessions {
-            ChatSession::get(&self.state, *session).do_send(ParticipantPresence {
-                participant: Participant {
-                    kind: ParticipantType::Visitor,
-                    id: Some(self.identity.caller.id),
-                    name: None,
+            ChatSession::tell(
+                &self.state,
+                *session,
+                ParticipantPresence {
+                    participant: Participant {
+                        kind: ParticipantType::Visitor,
+                        id: Some(self.identity.caller.id),
+                        name: None,
+                    },
+                    online,
                 },
-                online,
-            });
+            );
         }
     }
 }

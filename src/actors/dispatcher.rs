@@ -267,11 +267,15 @@ impl Dispatcher {
             },
         );
         log::debug!("session {session}: offered to {specialist} ({offer_id})");
-        ChatSession::get(&self.state, session).do_send(PresentOffer {
-            offer_id,
-            specialist,
-            expires_at,
-        });
+        ChatSession::tell(
+            &self.state,
+            session,
+            PresentOffer {
+                offer_id,
+                specialist,
+                expires_at,
+            },
+        );
     }
 
     /// Ends a pending offer without an assignment: it expired, was declined, or the
@@ -352,11 +356,15 @@ impl Dispatcher {
             .get(specialist)
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        ChatSession::get(&self.state, session).do_send(Assign {
-            specialist,
-            specialist_name,
-            reply,
-        });
+        ChatSession::tell(
+            &self.state,
+            session,
+            Assign {
+                specialist,
+                specialist_name,
+                reply,
+            },
+        );
     }
 
     fn revoke_offers_of_session(
@@ -538,7 +546,7 @@ impl Dispatcher {
             }
             self.sessions.remove(&session);
             self.told.remove(&session);
-            ChatSession::get(&self.state, session).do_send(Abandon);
+            ChatSession::tell(&self.state, session, Abandon);
             self.changed(ctx);
         }
     }
@@ -628,7 +636,7 @@ impl Handler<SpecialistGone> for Dispatcher {
             open.len()
         );
         for session in open {
-            ChatSession::get(&self.state, session).do_send(ReturnToQueue { specialist: id });
+            ChatSession::tell(&self.state, session, ReturnToQueue { specialist: id });
         }
         self.dispatch(ctx);
     }

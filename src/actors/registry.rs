@@ -3,6 +3,7 @@
 //! decides to each connection's bounded outbox, without an extra actor hop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix::{Addr, Message, Recipient};
@@ -54,12 +55,12 @@ impl Peer {
     }
 }
 
-/// A handle to one WebSocket connection's outbox.
+/// A handle to one WebSocket connection's outbox. Every request's reply carries one,
+/// so a clone is one reference count (an actix address clone would allocate).
 #[derive(Clone)]
 pub struct ConnectionHandle {
     pub id: u64,
-    outbox: mpsc::Sender<Outbound>,
-    overflow: Recipient<Overflowed>,
+    channels: Arc<(mpsc::Sender<Outbound>, Recipient<Overflowed>)>,
 }
 
 impl ConnectionHandle {
@@ -67,16 +68,16 @@ impl ConnectionHandle {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            outbox,
-            overflow,
+            channels: Arc::new((outbox, overflow)),
         }
     }
 
     /// Queues a frame; a full outbox means the client fell too far behind.
     pub fn send(&self, text: ByteString) {
-        match self.outbox.try_send(Outbound::Text(text)) {
+        let (outbox, overflow) = &*self.channels;
+        match outbox.try_send(Outbound::Text(text)) {
             Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(_)) => self.overflow.do_send(Overflowed),
+            Err(TrySendError::Full(_)) => overflow.do_send(Overflowed),
         }
     }
 
@@ -86,25 +87,28 @@ impl ConnectionHandle {
 
     /// Closes after the frames already queued have been written.
     pub fn close(&self, reason: CloseReason) {
-        let _ = self.outbox.try_send(Outbound::Close(reason));
+        let _ = self.channels.0.try_send(Outbound::Close(reason));
     }
 }
+
+/// The registry's maps are keyed by server-made ids, so a fast hasher is safe.
+pub type Map<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 pub struct Registry {
-    sessions: DashMap<SessionId, Addr<ChatSession>>,
-    specialists: DashMap<SpecialistId, Addr<Specialist>>,
-    connections: DashMap<Peer, Vec<ConnectionHandle>>,
+    sessions: Map<SessionId, Addr<ChatSession>>,
+    specialists: Map<SpecialistId, Addr<Specialist>>,
+    connections: Map<Peer, Vec<ConnectionHandle>>,
     /// When a peer's last connection closed; absent while connected or never seen.
-    disconnected_at: DashMap<Peer, Instant>,
+    disconnected_at: Map<Peer, Instant>,
 }
 
 impl Registry {
-    pub fn sessions(&self) -> &DashMap<SessionId, Addr<ChatSession>> {
+    pub fn sessions(&self) -> &Map<SessionId, Addr<ChatSession>> {
         &self.sessions
     }
 
-    pub fn specialists(&self) -> &DashMap<SpecialistId, Addr<Specialist>> {
+    pub fn specialists(&self) -> &Map<SpecialistId, Addr<Specialist>> {
         &self.specialists
     }
 

@@ -117,7 +117,7 @@ impl Scheduler {
 
     fn deliver(&mut self, id: ScheduledId, session: SessionId, ctx: &mut Context<Self>) {
         let (done, settled) = oneshot::channel();
-        ChatSession::get(&self.state, session).do_send(DeliverScheduled { id, done });
+        ChatSession::tell(&self.state, session, DeliverScheduled { id, done });
         ctx.spawn(
             async move { settled.await.unwrap_or(false) }
                 .into_actor(self)

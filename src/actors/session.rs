@@ -165,8 +165,9 @@ pub struct ChatSession {
     /// `None` until loaded, and for a session that does not exist.
     view: Option<SessionView>,
     loaded: bool,
-    /// `(sender, client_msg_id) → seq` of every message sent with a client id.
-    sent: HashMap<(Option<Uuid>, String), i32>,
+    /// `(sender, client_msg_id) → seq` of every message sent with a client id. Looked
+    /// up for every message, hence foldhash (randomly seeded, like std's SipHash).
+    sent: foldhash::HashMap<(Option<Uuid>, String), i32>,
     recent: VecDeque<Message>,
     read: HashMap<(ParticipantType, Uuid), i32>,
     typing: HashMap<Uuid, SpawnHandle>,
@@ -188,7 +189,7 @@ impl ChatSession {
             id,
             view,
             loaded,
-            sent: HashMap::new(),
+            sent: foldhash::HashMap::default(),
             recent: VecDeque::new(),
             read: HashMap::new(),
             typing: HashMap::new(),
@@ -196,25 +197,34 @@ impl ChatSession {
         }
     }
 
-    /// The session's actor, restoring it from the database if it is not running.
-    pub fn get(state: &AppState, id: SessionId) -> Addr<ChatSession> {
+    /// Sends `msg` to the session's actor, restoring the actor from the database if it
+    /// is not running. The address is used where it is stored: cloning an actix address
+    /// allocates, and this runs for every frame of a conversation.
+    pub fn tell<M>(state: &AppState, id: SessionId, msg: M)
+    where
+        M: actix::Message + Send + 'static,
+        M::Result: Send,
+        ChatSession: Handler<M>,
+    {
+        if let Some(session) = state.registry.sessions().get(&id) {
+            return session.do_send(msg);
+        }
         state
             .registry
             .sessions()
             .entry(id)
             .or_insert_with(|| ChatSession::new(state.clone(), id, None).start())
-            .clone()
+            .do_send(msg);
     }
 
-    /// The actor of a session just created (nothing to load), or the running one.
-    pub fn get_created(state: &AppState, view: SessionView) -> Addr<ChatSession> {
+    /// Starts the actor of a session just created (nothing to load), unless it runs.
+    pub fn start_created(state: &AppState, view: SessionView) {
         let id = view.row.id;
         state
             .registry
             .sessions()
             .entry(id)
-            .or_insert_with(|| ChatSession::new(state.clone(), id, Some(view)).start())
-            .clone()
+            .or_insert_with(|| ChatSession::new(state.clone(), id, Some(view)).start());
     }
 
     fn row(&self) -> Option<&db::sessions::ChatSession> {
@@ -1918,7 +1928,7 @@ pub fn announce_started(state: &AppState, view: SessionView, reply: Reply) {
     let status = view.row.status;
     let staff_view = Session::for_audience(&view, Audience::Staff);
     let waiting = waiting_from(&view.row);
-    ChatSession::get_created(state, view);
+    ChatSession::start_created(state, view);
     if fresh {
         state.dispatcher.do_send(Enqueue {
             waiting,

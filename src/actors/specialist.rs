@@ -87,10 +87,14 @@ impl Specialist {
         ctx.spawn(
             async move {
                 for session in sessions.await.unwrap_or_default() {
-                    ChatSession::get(&state, session).do_send(ParticipantPresence {
-                        participant: participant.clone(),
-                        online,
-                    });
+                    ChatSession::tell(
+                        &state,
+                        session,
+                        ParticipantPresence {
+                            participant: participant.clone(),
+                            online,
+                        },
+                    );
                 }
             }
             .into_actor(self),

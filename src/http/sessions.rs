@@ -524,12 +524,16 @@ async fn command(
 ) -> Result<Frame> {
     let name = display_name(state, caller).await?;
     let (reply, answer) = Reply::channel();
-    ChatSession::get(state, id).do_send(Command {
-        caller,
-        name,
-        reply,
-        action,
-    });
+    ChatSession::tell(
+        state,
+        id,
+        Command {
+            caller,
+            name,
+            reply,
+            action,
+        },
+    );
     answer
         .await
         .map_err(|_| Error::internal("the session did not answer"))?

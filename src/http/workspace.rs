@@ -86,11 +86,15 @@ async fn set_tags(
     body: web::Json<TagsInput>,
 ) -> Result<HttpResponse> {
     let (reply, answer) = Reply::channel();
-    ChatSession::get(&state, id.into_inner()).do_send(SetTags {
-        caller,
-        tags: body.into_inner().tags,
-        reply,
-    });
+    ChatSession::tell(
+        &state,
+        id.into_inner(),
+        SetTags {
+            caller,
+            tags: body.into_inner().tags,
+            reply,
+        },
+    );
     match answer.await.map_err(|_| no_answer())?? {
         Frame::SessionTagged { tags, .. } => Ok(HttpResponse::Ok().json(TagsBody { tags })),
         other => Err(Error::internal(format!(
@@ -157,11 +161,15 @@ async fn set_archived(
     archived: bool,
 ) -> Result<HttpResponse> {
     let (answer, answered) = tokio::sync::oneshot::channel();
-    ChatSession::get(state, id).do_send(SetArchived {
-        caller,
-        archived,
-        answer,
-    });
+    ChatSession::tell(
+        state,
+        id,
+        SetArchived {
+            caller,
+            archived,
+            answer,
+        },
+    );
     let session = answered.await.map_err(|_| no_answer())??;
     log::info!(
         "session {id}: {} by {}",
