@@ -22,8 +22,9 @@ pub mod webhooks;
 
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool as R2d2Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -43,7 +44,22 @@ pub fn pool(database_url: &str, size: u32) -> Pool {
         // Short, so that requests during an outage fail quickly instead of piling up.
         .connection_timeout(Duration::from_secs(2))
         .test_on_check_out(false)
+        .connection_customizer(Box::new(NoJit))
         .build_unchecked(ConnectionManager::new(database_url))
+}
+
+/// Turns Postgres's JIT compilation off for the server's connections. Every query here
+/// is short, but the planner's estimates for the search indexer's per-session reads
+/// pass `jit_above_cost`, and compiling them took two thirds of each read (60-70 ms of
+/// JIT-compiled execution against 19-24 ms without, for 200 sessions).
+#[derive(Debug)]
+struct NoJit;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for NoJit {
+    fn on_acquire(&self, conn: &mut PgConnection) -> std::result::Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET jit = off")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// Applies every pending migration; run once at start-up before anything else.
