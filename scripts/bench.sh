@@ -50,6 +50,9 @@ fresh_database() { # name
 start_server() { # database [VAR=value ...]
   local database=$1; shift
   fresh_database "$database"
+  # Each scenario starts with the previous one's writes flushed: otherwise the checkpoint
+  # that the flat-out scenario's WAL sets off lands in the middle of the next one.
+  psql "$PG_SERVER_URL/postgres" -qc "CHECKPOINT" >/dev/null
   : >"$OUT/server-$database.log"
   DATA_DIR=$(mktemp -d)
   env DATABASE_URL="$PG_SERVER_URL/$database" SWITCHBOARD_BIND="127.0.0.1:$BENCH_PORT" \
