@@ -247,7 +247,7 @@ impl Handler<Drain> for DbWriter {
 }
 
 impl DbWriter {
-    fn commit_batch(&mut self, mut requests: Vec<Request>) {
+    fn commit_batch(&self, mut requests: Vec<Request>) {
         let mut conn = match self.pool.get() {
             Ok(conn) => conn,
             Err(e) => return fail_all(requests, Error::from(e), &self.metrics),

@@ -206,25 +206,29 @@ impl ChatSession {
         M::Result: Send,
         ChatSession: Handler<M>,
     {
-        if let Some(session) = state.registry.sessions().get(&id) {
-            return session.do_send(msg);
+        match state.registry.sessions().get(&id) {
+            Some(session) => session.do_send(msg),
+            None => Self::running(state, id, None).do_send(msg),
         }
-        state
-            .registry
-            .sessions()
-            .entry(id)
-            .or_insert_with(|| ChatSession::new(state.clone(), id, None).start())
-            .do_send(msg);
     }
 
     /// Starts the actor of a session just created (nothing to load), unless it runs.
     pub fn start_created(state: &AppState, view: SessionView) {
-        let id = view.row.id;
+        Self::running(state, view.row.id, Some(view));
+    }
+
+    /// The running actor of session `id`, started first (with `view`, or to load the
+    /// session itself) when there is none.
+    fn running(
+        state: &AppState,
+        id: SessionId,
+        view: Option<SessionView>,
+    ) -> dashmap::mapref::one::RefMut<'_, SessionId, Addr<ChatSession>> {
         state
             .registry
             .sessions()
             .entry(id)
-            .or_insert_with(|| ChatSession::new(state.clone(), id, Some(view)).start());
+            .or_insert_with(|| ChatSession::new(state.clone(), id, view).start())
     }
 
     fn row(&self) -> Option<&db::sessions::ChatSession> {
