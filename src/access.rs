@@ -1,17 +1,22 @@
-//! Who may do what to a session (SPEC sections 4 and 5), as one pure function over the
-//! session's row, so the rules are stated once and tested without a server. The
-//! workspace around a conversation (section 10) has its own rule, which also counts the
-//! specialists the session was assigned to before.
+//! Who may do what (SPEC sections 4, 5 and 10), in one place, as pure functions over the
+//! caller and the session's row, so every rule is stated once and tested without a
+//! server: which requests a role may send at all ([`may_request`]), what a caller may do
+//! to one session ([`authorize`]), and who may use the workspace around a conversation
+//! ([`authorize_workspace`]), which also counts the specialists it was assigned to before.
 
 use crate::auth::Caller;
 use crate::db::sessions::ChatSession;
 use crate::domain::{ParticipantType, Role, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
+use crate::protocol::objects::Audience;
+use crate::protocol::Request;
 
 /// Things a caller can ask of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Send,
+    /// A message to be sent later (`message.send` with `send_at`).
+    Schedule,
     Typing,
     Read,
     Resume,
@@ -28,7 +33,8 @@ pub enum Party {
     Visitor,
     /// The specialist the session is (or, once ended, was last) assigned to.
     Specialist,
-    /// An admin who is not the assigned specialist: may look, not talk.
+    /// An admin who is not the assigned specialist, or a specialist it was assigned to
+    /// before: may look, not talk.
     Admin,
     /// The bot that created the session.
     Bot,
@@ -43,22 +49,63 @@ impl Party {
         }
     }
 
+    /// How sessions are shown in this capacity.
+    pub fn audience(self) -> Audience {
+        match self {
+            Party::Visitor => Audience::Visitor,
+            Party::Specialist | Party::Admin => Audience::Staff,
+            Party::Bot => Audience::Bot,
+        }
+    }
+
     /// Whether notes are visible in this capacity.
     pub fn sees_notes(self) -> bool {
         matches!(self, Party::Specialist | Party::Admin)
     }
 }
 
+/// Whether a connection of `role` may send `request` at all, before anything in it is
+/// looked at: staff requests from visitors and visitor requests from staff are refused.
+pub fn may_request(role: Role, request: &Request) -> Result<()> {
+    let staff = matches!(role, Role::Specialist | Role::Admin);
+    let staff_only = matches!(
+        request,
+        Request::StatusSet { .. }
+            | Request::OfferAccept { .. }
+            | Request::OfferDecline { .. }
+            | Request::SessionTransfer { .. }
+            | Request::SessionPickup { .. }
+            | Request::NoteAdd { .. }
+            | Request::MessageUnschedule { .. }
+            | Request::QueueWatch
+            | Request::QueueUnwatch
+            | Request::SessionTag { .. }
+            | Request::MessageSend {
+                send_at: Some(_),
+                ..
+            }
+    );
+    let visitor_only = matches!(
+        request,
+        Request::SessionStart(_) | Request::SessionRate { .. }
+    );
+    if (staff_only && !staff) || (visitor_only && role != Role::Visitor) {
+        return Err(Error::forbidden(format!(
+            "{} is not for your role",
+            request.name()
+        )));
+    }
+    Ok(())
+}
+
 fn party(session: &ChatSession, caller: &Caller) -> Option<Party> {
-    match caller.role {
-        Role::Visitor => (session.visitor_id.0 == caller.id).then_some(Party::Visitor),
-        Role::Bot => {
-            (session.created_by_bot_id.map(|b| b.0) == Some(caller.id)).then_some(Party::Bot)
-        }
-        Role::Specialist | Role::Admin => {
-            if session.specialist_id.map(|s| s.0) == Some(caller.id) {
+    match *caller {
+        Caller::Visitor(id) => (session.visitor_id == id).then_some(Party::Visitor),
+        Caller::Bot(id) => (session.created_by_bot_id == Some(id)).then_some(Party::Bot),
+        Caller::Specialist(id) | Caller::Admin(id) => {
+            if session.specialist_id == Some(id) {
                 Some(Party::Specialist)
-            } else if caller.role == Role::Admin {
+            } else if caller.is_admin() {
                 Some(Party::Admin)
             } else {
                 None
@@ -73,7 +120,7 @@ fn allowed(party: Party, action: Action) -> bool {
         Party::Visitor => matches!(action, Send | Typing | Read | Resume | History | End | Rate),
         Party::Specialist => matches!(
             action,
-            Send | Typing | Read | Resume | History | End | Note | Transfer
+            Send | Schedule | Typing | Read | Resume | History | End | Note | Transfer
         ),
         Party::Admin => matches!(action, Resume | History | End),
         Party::Bot => matches!(action, Send | Resume | History | End),
@@ -84,6 +131,9 @@ fn allowed(party: Party, action: Action) -> bool {
 pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Result<Party> {
     let party = party(session, caller)
         .ok_or_else(|| Error::forbidden("not a participant of this session"))?;
+    if action == Action::Schedule && party != Party::Specialist {
+        return Err(Error::forbidden("only specialists schedule messages"));
+    }
     if !allowed(party, action) {
         return Err(Error::forbidden(
             format!("{action:?} is not allowed here").to_lowercase(),
@@ -94,13 +144,13 @@ pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Resu
         SessionStatus::Waiting | SessionStatus::Active
     );
     match action {
-        Action::Send | Action::Typing | Action::End if !open => {
+        Action::Send | Action::Schedule | Action::Typing | Action::End if !open => {
             Err(Error::conflict("the session has ended"))
         }
         Action::Note | Action::Transfer if session.status != SessionStatus::Active => {
             Err(Error::conflict("the session is not active"))
         }
-        Action::Send | Action::Typing
+        Action::Send | Action::Schedule | Action::Typing
             if party == Party::Specialist && session.status != SessionStatus::Active =>
         {
             Err(Error::conflict("the session is not active"))
@@ -115,27 +165,57 @@ pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Resu
     }
 }
 
+/// Reading a session (`GET …`, `history`): its participants as [`authorize`] says, and
+/// (SPEC section 10) a specialist it was assigned to before, read-only like an admin.
+pub fn authorize_reading(session: &ChatSession, caller: &Caller, took_part: bool) -> Result<Party> {
+    authorize(session, caller, Action::History).or_else(|denied| {
+        authorize_workspace(caller, took_part).map_err(|_| denied)?;
+        Ok(Party::Admin)
+    })
+}
+
 /// Who may use the workspace around a conversation (SPEC section 10: tags, archive,
 /// analytics, rendering canned responses into it): admins, and specialists the session
 /// is or was assigned to (`took_part`); never visitors or bots.
 pub fn authorize_workspace(caller: &Caller, took_part: bool) -> Result<()> {
     caller.require_staff()?;
-    if caller.role == Role::Specialist && !took_part {
+    if !caller.is_admin() && !took_part {
         return Err(Error::forbidden("not one of your conversations"));
     }
     Ok(())
 }
 
-/// [`authorize_workspace`] for `caller` on `session`, reading `session_specialists` only
-/// when the caller is a specialist.
+/// `message.unschedule`: only the specialist who scheduled the message, or an admin.
+pub fn authorize_unschedule(caller: &Caller, author: SpecialistId) -> Result<()> {
+    if caller.is_admin() || caller.staff() == Some(author) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only its author or an admin may unschedule a message",
+        ))
+    }
+}
+
+/// Whether `caller` is a specialist `session` is or was assigned to, read from
+/// `session_specialists` only for specialists (admins never need it).
+pub fn took_part(
+    conn: &mut diesel::PgConnection,
+    session: SessionId,
+    caller: &Caller,
+) -> Result<bool> {
+    Ok(match caller {
+        Caller::Specialist(id) => crate::db::sessions::took_part(conn, session, *id)?,
+        _ => false,
+    })
+}
+
+/// [`authorize_workspace`] for `caller` on `session`.
 pub fn authorize_workspace_on(
     conn: &mut diesel::PgConnection,
     session: SessionId,
     caller: &Caller,
 ) -> Result<()> {
-    let took_part = caller.role == Role::Specialist
-        && crate::db::sessions::took_part(conn, session, SpecialistId(caller.id))?;
-    authorize_workspace(caller, took_part)
+    authorize_workspace(caller, took_part(conn, session, caller)?)
 }
 
 #[cfg(test)]
@@ -176,7 +256,7 @@ mod tests {
     }
 
     fn caller(id: uuid::Uuid, role: Role) -> Caller {
-        Caller { id, role }
+        Caller::new(id, role)
     }
 
     fn code(result: Result<Party>) -> ErrorCode {

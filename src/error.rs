@@ -82,6 +82,12 @@ impl Error {
         Self::new(ErrorCode::RateLimited, message)
     }
 
+    /// Whether this is an answer to the caller's request (a bad input, a conflict) rather
+    /// than a failure of the server.
+    pub fn is_refusal(&self) -> bool {
+        self.code != ErrorCode::Internal
+    }
+
     /// An internal failure. The cause is logged here and never shown to the caller.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         log::error!("internal error: {cause}");

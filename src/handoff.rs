@@ -12,17 +12,17 @@ use diesel::Connection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::actors::dispatcher::Enqueue;
-use crate::actors::session::waiting_from;
+use crate::actors::session;
+use crate::conversation::{Event, Opening, OpeningInput, Origin};
 use crate::db;
 use crate::domain::inputs::{self, optional_text, Email};
 use crate::domain::{
-    BotId, MessageId, MessageKind, ParticipantType, Priority, SessionEvent, SessionId, VisitorId,
+    BotId, MessageId, MessageKind, ParticipantType, Priority, SessionEvent, VisitorId,
 };
 use crate::error::{Error, ErrorCode, Result};
-use crate::protocol::objects::{Audience, Session, SessionView};
+use crate::protocol::objects::SessionView;
 use crate::state::AppState;
-use crate::webhooks::{outbox, WebhookEvent, Webhooks};
+use crate::webhooks::Webhooks;
 
 /// Most transcript entries one handoff may carry.
 pub const MAX_TRANSCRIPT: usize = 1000;
@@ -119,18 +119,13 @@ fn check(handoff: Handoff, bot: BotId, key: Option<String>) -> Result<Checked> {
         email,
         phone: optional_text("visitor.phone", handoff.visitor.phone.as_deref(), 50)?,
     };
-    let metadata = handoff.metadata.unwrap_or_else(|| serde_json::json!({}));
-    let encoded = metadata.to_string();
-    // jsonb cannot hold `\u0000`.
-    if !metadata.is_object() || encoded.len() > 16 * 1024 || encoded.contains("\\u0000") {
-        return Err(Error::bad_request(
-            "metadata: a JSON object of at most 16 KiB, without NUL characters",
-        ));
-    }
-    let language = match handoff.language.as_deref() {
-        Some(language) => inputs::languages("language", &[language.to_owned()])?.pop(),
-        None => None,
-    };
+    let opening = Opening::parse(OpeningInput {
+        priority: handoff.priority,
+        intent: handoff.intent.as_deref(),
+        language: handoff.language.as_deref(),
+        skills: handoff.skills.as_deref(),
+        metadata: handoff.metadata,
+    })?;
     let entries = handoff.transcript.unwrap_or_default();
     if entries.len() > MAX_TRANSCRIPT {
         return Err(Error::bad_request(format!(
@@ -151,19 +146,13 @@ fn check(handoff: Handoff, bot: BotId, key: Option<String>) -> Result<Checked> {
             Ok((entry.from, body, entry.at))
         })
         .collect::<Result<Vec<_>>>()?;
-    let session = db::sessions::NewChatSession {
-        id: SessionId::new(),
-        visitor_id: visitor.id,
-        created_by_bot_id: Some(bot),
-        idempotency_key: key,
-        priority: handoff.priority.unwrap_or(Priority::Medium),
-        intent: optional_text("intent", handoff.intent.as_deref(), 200)?,
-        language,
-        skills: inputs::skills("skills", handoff.skills.as_deref().unwrap_or_default())?,
-        page_url: None,
-        user_agent: None,
-        metadata,
-    };
+    let session = opening.into_row(
+        visitor.id,
+        Origin::Handoff {
+            bot,
+            idempotency_key: key,
+        },
+    );
     Ok(Checked {
         visitor,
         session,
@@ -212,11 +201,7 @@ pub async fn hand_off(
             view.row.id,
             view.row.last_seq
         );
-        state.dispatcher.do_send(Enqueue {
-            waiting: waiting_from(&view.row),
-            session: Session::for_audience(view, Audience::Staff),
-            freed: None,
-        });
+        state.sessions.opened(view.clone());
     }
     Ok(handed_off)
 }
@@ -250,7 +235,6 @@ fn store(
         visitor_id: visitor.id,
         ..checked.session
     };
-    let row = db::sessions::insert(conn, &session)?;
     let now = Utc::now();
     let messages: Vec<db::messages::Message> = checked
         .transcript
@@ -273,7 +257,7 @@ fn store(
         .map(
             |((sender_type, sender_id, kind, body, at), seq)| db::messages::Message {
                 id: MessageId::new(),
-                session_id: row.id,
+                session_id: session.id,
                 seq,
                 sender_type,
                 sender_id,
@@ -286,19 +270,12 @@ fn store(
             },
         )
         .collect();
-    db::messages::insert_batch(conn, &messages)?;
-    let actor = Some((ParticipantType::Bot, Some(bot.0)));
-    db::events::record(
-        conn,
-        row.id,
-        SessionEvent::Queued,
-        actor,
-        serde_json::json!({ "handoff": true }),
-    )?;
-    outbox::session_changed(conn, webhooks, WebhookEvent::SessionCreated, row.id, actor)?;
-    outbox::messages_created(conn, webhooks, &messages)?;
-    let view = db::sessions::find_view(conn, row.id)?
-        .ok_or_else(|| Error::internal("handed-off session vanished"))?;
+    let created = Event {
+        kind: SessionEvent::Queued,
+        actor: Some((ParticipantType::Bot, Some(bot.0))),
+        data: serde_json::json!({ "handoff": true }),
+    };
+    let view = session::create(conn, webhooks, &session, &messages, &created)?;
     Ok(HandedOff {
         view,
         created: true,

@@ -7,6 +7,7 @@ pub mod actors;
 pub mod attachments;
 pub mod auth;
 pub mod config;
+pub mod conversation;
 pub mod db;
 pub mod domain;
 pub mod error;

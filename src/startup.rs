@@ -11,10 +11,12 @@ use actix_ws::{CloseCode, CloseReason};
 use actix::dev::channel;
 use actix::{Addr, Arbiter, Context};
 
-use crate::actors::dispatcher::{Dispatcher, Restored};
+use crate::actors::connections::Connections;
+use crate::actors::dispatcher::{Dispatcher, DispatcherContext, Restored};
 use crate::actors::persistence::Persistence;
-use crate::actors::registry::Registry;
 use crate::actors::scheduler::Scheduler;
+use crate::actors::session::{SessionContext, Sessions};
+use crate::actors::specialist::Specialists;
 use crate::auth::{load_or_create_secret, TokenKeys};
 use crate::config::Config;
 use crate::db::{self, Db};
@@ -70,35 +72,62 @@ impl Application {
             metrics.clone(),
             webhooks.clone(),
         );
-        // The dispatcher and the state refer to each other: make the actor's address
-        // first, build the state with it, then run the actor on that address. It gets a
-        // thread of its own, so walking a long queue never delays commits or frames.
+        // Sessions, the dispatcher and the scheduler talk to each other: make the two
+        // actors' addresses first, build the sessions' directory with them, then run
+        // the actors on those addresses. The dispatcher gets a thread of its own, so
+        // walking a long queue never delays commits or frames.
         let (sender, receiver) = channel::channel(16);
         let (scheduler_sender, scheduler_receiver) = channel::channel(16);
+        let dispatcher = Addr::new(sender);
+        let scheduler = Addr::new(scheduler_sender);
+        let db = Db::new(pool);
+        let connections = Arc::new(Connections::default());
+        let sessions = Sessions::new(SessionContext {
+            db: db.clone(),
+            persistence: persistence.clone(),
+            connections: connections.clone(),
+            webhooks: webhooks.clone(),
+            dispatcher: Dispatcher::inbox(&dispatcher),
+            scheduler: Scheduler::inbox(&scheduler),
+        });
         let state = AppState {
             signups: Arc::new(RateLimiter::new(
                 config.visitor_signups_per_minute,
                 Duration::from_secs(60),
             )),
             config: config.clone(),
-            db: Db::new(pool),
+            db,
             tokens: TokenKeys::new(&secret),
             persistence,
-            dispatcher: Addr::new(sender),
-            registry: Arc::new(Registry::default()),
-            scheduler: Addr::new(scheduler_sender),
+            specialists: Specialists::new(
+                dispatcher.clone(),
+                sessions.clone(),
+                config.specialist_grace(),
+            ),
+            dispatcher,
+            connections,
+            sessions,
+            scheduler,
             metrics,
             webhooks: webhooks.clone(),
         };
         let search_indexer = config
             .search_indexing
             .then(|| SearchIndexer::start(state.db.clone()));
-        Context::with_receiver(scheduler_receiver).run(Scheduler::new(state.clone()));
+        Context::with_receiver(scheduler_receiver)
+            .run(Scheduler::new(state.db.clone(), state.sessions.clone()));
         let restored = state.db.run(Restored::load).await?;
-        let for_dispatcher = state.clone();
+        let dispatcher_context = DispatcherContext {
+            connections: state.connections.clone(),
+            persistence: state.persistence.clone(),
+            sessions: state.sessions.clone(),
+            auto_accept: config.auto_accept,
+            offer_timeout: config.offer_timeout(),
+            abandon_after: config.abandon_after(),
+        };
         let dispatcher_thread = Arbiter::new();
         dispatcher_thread.spawn_fn(move || {
-            Context::with_receiver(receiver).run(Dispatcher::new(for_dispatcher, restored));
+            Context::with_receiver(receiver).run(Dispatcher::new(dispatcher_context, restored));
         });
 
         // Events left in the outbox by a crash are delivered from the first poll on.
@@ -157,7 +186,7 @@ impl Application {
     /// writes finish, stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let registry = self.state.registry.clone();
+        let registry = self.state.connections.clone();
         // Held until the server has stopped.
         let _dispatcher_thread = self.dispatcher_thread;
         let _deliverer_thread = self.deliverer_thread;

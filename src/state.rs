@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use actix::Addr;
 
+use crate::actors::connections::Connections;
 use crate::actors::dispatcher::Dispatcher;
 use crate::actors::persistence::Persistence;
-use crate::actors::registry::Registry;
 use crate::actors::scheduler::Scheduler;
+use crate::actors::session::Sessions;
+use crate::actors::specialist::Specialists;
 use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
@@ -23,7 +25,9 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub persistence: Persistence,
     pub dispatcher: Addr<Dispatcher>,
-    pub registry: Arc<Registry>,
+    pub connections: Arc<Connections>,
+    pub sessions: Sessions,
+    pub specialists: Specialists,
     pub scheduler: Addr<Scheduler>,
     pub metrics: Arc<Metrics>,
     pub signups: Arc<RateLimiter>,

@@ -7,21 +7,22 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
-use chrono::Utc;
 use tokio::sync::mpsc;
 
-use super::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
-use super::registry::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
+use super::connections::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
+use super::messages::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
+use super::messages::session::{Command, ParticipantPresence, SetTags};
+use super::messages::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus};
 use super::reply::Reply;
 use super::scheduler;
-use super::session::{
-    self, ChatSession, Command, ParticipantPresence, ScheduleRequest, SessionCommand, SetTags,
-};
-use super::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus, Specialist};
+use super::session;
+use super::specialist::Specialist;
+use crate::access;
 use crate::auth::Caller;
-use crate::domain::{ParticipantType, Role, ScheduledId, SessionId, SpecialistId};
-use crate::error::Error;
-use crate::protocol::objects::Participant;
+use crate::conversation::{Opening, OpeningInput, Origin, SessionCommand};
+use crate::domain::{inputs, ParticipantType, ScheduledId, SessionId, SpecialistId};
+use crate::error::{Error, Result};
+use crate::protocol::objects::{Audience, Participant, Session};
 use crate::protocol::{self, Frame, Request};
 use crate::routing::SpecialistState;
 use crate::state::AppState;
@@ -78,18 +79,15 @@ impl WsConnection {
     }
 
     fn peer(&self) -> Peer {
-        match self.identity.caller.role {
-            Role::Visitor => Peer::visitor(self.identity.caller.id),
-            _ => Peer::specialist(self.identity.caller.id),
+        match self.identity.caller {
+            Caller::Visitor(id) => Peer::visitor(id.0),
+            other => Peer::specialist(other.uuid()),
         }
     }
 
-    fn is_staff(&self) -> bool {
-        matches!(self.identity.caller.role, Role::Specialist | Role::Admin)
-    }
-
-    fn specialist_id(&self) -> SpecialistId {
-        SpecialistId(self.identity.caller.id)
+    /// The specialist id of a staff connection.
+    fn staff(&self) -> Option<SpecialistId> {
+        self.identity.caller.staff()
     }
 
     fn reply(&self, reference: Option<String>) -> Reply {
@@ -130,138 +128,51 @@ impl WsConnection {
     }
 
     fn on_request(&mut self, reference: Option<String>, request: Request, ctx: &mut Context<Self>) {
-        log::debug!(
-            "{:?} {}: {}",
-            self.identity.caller.role,
-            self.identity.caller.id,
-            request.name()
-        );
+        let caller = self.identity.caller;
+        log::debug!("{caller}: {}", request.name());
         let reply = self.reply(reference);
-        let staff_only = matches!(
-            request,
-            Request::StatusSet { .. }
-                | Request::OfferAccept { .. }
-                | Request::OfferDecline { .. }
-                | Request::SessionTransfer { .. }
-                | Request::SessionPickup { .. }
-                | Request::NoteAdd { .. }
-                | Request::MessageUnschedule { .. }
-                | Request::QueueWatch
-                | Request::QueueUnwatch
-                | Request::SessionTag { .. }
-        );
-        let visitor_only = matches!(
-            request,
-            Request::SessionStart(_) | Request::SessionRate { .. }
-        );
-        if (staff_only && !self.is_staff())
-            || (visitor_only && self.identity.caller.role != Role::Visitor)
-        {
-            return reply.err(Error::forbidden(format!(
-                "{} is not for your role",
-                request.name()
-            )));
+        if let Err(error) = access::may_request(caller.role(), &request) {
+            return reply.err(error);
         }
+        let staff = self.staff();
         match request {
-            Request::Ping => {
-                let reference = reply.reference();
-                reply.ok(Frame::Pong { reference });
-            }
+            Request::Ping => reply.frame(|reference| Frame::Pong { reference }),
             Request::SessionStart(params) => self.start_session(params, reply, ctx),
-            Request::MessageSend {
-                session_id,
-                client_msg_id,
-                body,
-                attachment_id,
-                send_at,
-            } => {
-                let action = match send_at {
-                    None => SessionCommand::Send {
-                        client_msg_id: Some(client_msg_id),
-                        body,
-                        attachment_id,
-                    },
-                    Some(send_at) => {
-                        if !self.is_staff() {
-                            return reply
-                                .err(Error::forbidden("only specialists schedule messages"));
-                        }
-                        if let Err(error) = scheduler::check_send_at(send_at, Utc::now()) {
-                            return reply.err(error);
-                        }
-                        SessionCommand::Schedule(ScheduleRequest {
-                            client_msg_id,
-                            body,
-                            attachment_id,
-                            send_at,
-                        })
-                    }
-                };
-                self.command(session_id, action, reply);
-            }
             Request::MessageUnschedule { scheduled_id } => {
                 self.unschedule(scheduled_id, reply, ctx)
             }
-            Request::Typing {
-                session_id,
-                is_typing,
-            } => self.command(session_id, SessionCommand::Typing { is_typing }, reply),
-            Request::Read { session_id, seq } => {
-                self.command(session_id, SessionCommand::Read { seq }, reply)
+            Request::StatusSet { status } => {
+                if let Some(specialist) = self.specialist() {
+                    specialist.do_send(SetStatus { status, reply });
+                }
             }
-            Request::SessionResume {
-                session_id,
-                after_seq,
-            } => self.command(session_id, SessionCommand::Resume { after_seq }, reply),
-            Request::History {
-                session_id,
-                before_seq,
-                limit,
-            } => self.command(
-                session_id,
-                SessionCommand::History { before_seq, limit },
-                reply,
-            ),
-            Request::SessionEnd { session_id, reason } => {
-                self.command(session_id, SessionCommand::End { reason }, reply)
+            Request::OfferAccept { offer_id } => {
+                if let Some(specialist) = staff {
+                    self.state.dispatcher.do_send(AcceptOffer {
+                        offer_id,
+                        specialist,
+                        reply,
+                    });
+                }
             }
-            Request::SessionRate {
-                session_id,
-                rating,
-                comment,
-            } => self.command(session_id, SessionCommand::Rate { rating, comment }, reply),
-            Request::NoteAdd { session_id, body } => {
-                self.command(session_id, SessionCommand::Note { body }, reply)
+            Request::OfferDecline { offer_id } => {
+                if let Some(specialist) = staff {
+                    self.state.dispatcher.do_send(DeclineOffer {
+                        offer_id,
+                        specialist,
+                        reply,
+                    });
+                }
             }
-            Request::SessionTransfer {
-                session_id,
-                to_specialist_id,
-                skills,
-                note,
-            } => {
-                let action = SessionCommand::Transfer {
-                    to_specialist_id,
-                    skills,
-                    note,
-                };
-                self.command(session_id, action, reply)
+            Request::SessionPickup { session_id } => {
+                if let Some(specialist) = staff {
+                    self.state.dispatcher.do_send(Pickup {
+                        session: session_id,
+                        specialist,
+                        reply,
+                    });
+                }
             }
-            Request::StatusSet { status } => self.specialist().do_send(SetStatus { status, reply }),
-            Request::OfferAccept { offer_id } => self.state.dispatcher.do_send(AcceptOffer {
-                offer_id,
-                specialist: self.specialist_id(),
-                reply,
-            }),
-            Request::OfferDecline { offer_id } => self.state.dispatcher.do_send(DeclineOffer {
-                offer_id,
-                specialist: self.specialist_id(),
-                reply,
-            }),
-            Request::SessionPickup { session_id } => self.state.dispatcher.do_send(Pickup {
-                session: session_id,
-                specialist: self.specialist_id(),
-                reply,
-            }),
             Request::QueueWatch => self.state.dispatcher.do_send(WatchQueue {
                 connection: self.handle.clone(),
                 reference: reply.reference(),
@@ -270,27 +181,32 @@ impl WsConnection {
                 connection_id: self.handle.id,
                 reply: Some(reply),
             }),
-            Request::SessionTag { session_id, tags } => ChatSession::tell(
-                &self.state,
-                session_id,
-                SetTags {
-                    caller: self.identity.caller,
-                    tags,
-                    reply,
-                },
-            ),
+            Request::SessionTag { session_id, tags } => match inputs::session_tags(&tags) {
+                Ok(tags) => self.state.sessions.tell(
+                    session_id,
+                    SetTags {
+                        caller,
+                        tags,
+                        reply,
+                    },
+                ),
+                Err(error) => reply.err(error),
+            },
+            session_request => match SessionCommand::parse(session_request) {
+                Ok((session_id, command)) => self.command(session_id, command, reply),
+                Err(error) => reply.err(error),
+            },
         }
     }
 
-    fn command(&self, session_id: SessionId, action: SessionCommand, reply: Reply) {
-        ChatSession::tell(
-            &self.state,
+    fn command(&self, session_id: SessionId, command: SessionCommand, reply: Reply) {
+        self.state.sessions.tell(
             session_id,
             Command {
                 caller: self.identity.caller,
                 name: self.identity.name.clone(),
                 reply,
-                action,
+                command,
             },
         );
     }
@@ -299,24 +215,22 @@ impl WsConnection {
         let state = self.state.clone();
         let caller = self.identity.caller;
         ctx.spawn(
-            async move { scheduler::unschedule(&state, caller, id).await }
+            async move { scheduler::unschedule(&state.db, &state.scheduler, caller, id).await }
                 .into_actor(self)
-                .map(move |result, _, _| {
-                    reply.settle(result, |(), reference| Frame::MessageUnscheduled {
+                .map(move |result, _, _| match result {
+                    Ok(()) => reply.frame(|reference| Frame::MessageUnscheduled {
                         reference,
                         scheduled_id: id,
-                    })
+                    }),
+                    Err(error) => reply.err(error),
                 }),
         );
     }
 
-    fn specialist(&self) -> Addr<Specialist> {
-        let profile = self
-            .identity
-            .profile
-            .clone()
-            .expect("staff connections carry a profile");
-        Specialist::get(&self.state, profile)
+    /// The specialist's actor (staff connections carry their routing profile).
+    fn specialist(&self) -> Option<Addr<Specialist>> {
+        let profile = self.identity.profile.clone()?;
+        Some(self.state.specialists.get_or_start(profile))
     }
 
     fn start_session(
@@ -325,34 +239,62 @@ impl WsConnection {
         reply: Reply,
         ctx: &mut Context<Self>,
     ) {
+        let Caller::Visitor(visitor) = self.identity.caller else {
+            return reply.err(Error::forbidden("session.start is not for your role"));
+        };
+        let opening = Opening::parse_for_visitor(OpeningInput {
+            priority: params.priority,
+            intent: params.intent.as_deref(),
+            language: params.language.as_deref(),
+            skills: params.skills.as_deref(),
+            metadata: params.metadata,
+        });
+        let page_url = inputs::optional_text("page_url", params.page_url.as_deref(), 2000);
+        let (opening, page_url) = match (opening, page_url) {
+            (Ok(opening), Ok(page_url)) => (opening, page_url),
+            (Err(error), _) | (_, Err(error)) => return reply.err(error),
+        };
+        let origin = Origin::Visitor {
+            page_url,
+            user_agent: self.identity.user_agent.clone(),
+        };
         let state = self.state.clone();
-        let visitor = crate::domain::VisitorId(self.identity.caller.id);
-        let user_agent = self.identity.user_agent.clone();
         ctx.spawn(
-            async move { session::start_session(&state, visitor, params, user_agent).await }
-                .into_actor(self)
-                .map(move |result, this, _| match result {
-                    Ok(view) => {
-                        if !this.identity.open_sessions.contains(&view.row.id) {
-                            this.identity.open_sessions.push(view.row.id);
-                        }
-                        session::announce_started(&this.state, view, reply);
+            async move {
+                session::start(
+                    &state.persistence,
+                    &state.db,
+                    &state.webhooks,
+                    visitor,
+                    opening,
+                    origin,
+                )
+                .await
+            }
+            .into_actor(self)
+            .map(move |result, this, _| match result {
+                Ok(view) => {
+                    if !this.identity.open_sessions.contains(&view.row.id) {
+                        this.identity.open_sessions.push(view.row.id);
                     }
-                    Err(error) => reply.err(error),
-                }),
+                    let session = Session::for_audience(&view, Audience::Visitor);
+                    reply.frame(|reference| Frame::SessionStarted { reference, session });
+                    this.state.sessions.opened(view);
+                }
+                Err(error) => reply.err(error),
+            }),
         );
     }
 
     /// Tells the other side of the visitor's active chats that they came or went.
     fn announce_visitor(&self, online: bool) {
         for session in &self.identity.open_sessions {
-            ChatSession::tell(
-                &self.state,
+            self.state.sessions.tell(
                 *session,
                 ParticipantPresence {
                     participant: Participant {
                         kind: ParticipantType::Visitor,
-                        id: Some(self.identity.caller.id),
+                        id: Some(self.identity.caller.uuid()),
                         name: None,
                     },
                     online,
@@ -400,10 +342,10 @@ impl Actor for WsConnection {
         }
         let first = self
             .state
-            .registry
+            .connections
             .connect(self.peer(), self.handle.clone());
-        if self.is_staff() {
-            self.specialist().do_send(ConsoleConnected);
+        if let Some(specialist) = self.specialist() {
+            specialist.do_send(ConsoleConnected);
         } else if first {
             self.announce_visitor(true);
         }
@@ -423,9 +365,12 @@ impl Actor for WsConnection {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        let last = self.state.registry.disconnect(self.peer(), self.handle.id);
-        if self.is_staff() {
-            if let Some(specialist) = self.state.registry.specialists().get(&self.specialist_id()) {
+        let last = self
+            .state
+            .connections
+            .disconnect(self.peer(), self.handle.id);
+        if let Some(id) = self.staff() {
+            if let Some(specialist) = self.state.specialists.get(id) {
                 specialist.do_send(ConsoleDisconnected);
             }
             self.state.dispatcher.do_send(UnwatchQueue {

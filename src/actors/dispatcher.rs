@@ -7,24 +7,33 @@
 //! later message (`AssignmentSettled`), so it stays responsive with a long queue.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::persistence::Transact;
-use super::registry::{ConnectionHandle, Peer};
+use super::connections::{ConnectionHandle, Connections, Peer};
+use super::messages::dispatcher::{
+    AcceptOffer, AssignmentSettled, CheckTransferTarget, CountSpecialists, DeclineOffer,
+    DispatcherInbox, Enqueue, GetQueue, OpenSessionsOf, Pickup, QueueSummary, SessionClosed,
+    SetAvailability, SpecialistGone, TellPosition, UnwatchQueue, WatchQueue,
+};
+use super::messages::session::{Abandon, Assign, PresentOffer, ReturnToQueue};
+use super::persistence::{Persistence, Transact};
 use super::reply::Reply;
-use super::session::{waiting_from, Abandon, Assign, ChatSession, PresentOffer, ReturnToQueue};
+use super::session::Sessions;
+use crate::conversation::Settlement;
 use crate::db;
 use crate::domain::{ParticipantType, SessionEvent, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
 use crate::protocol::objects::{Audience, Session, SessionView};
 use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::protocol::Frame;
-use crate::routing::{self, Queue, Roster, SpecialistState, Status, WaitEstimator, Waiting};
-use crate::state::AppState;
+use crate::routing::{
+    self, fitting_capacity, Offers, Queue, Roster, Status, WaitEstimator, Waiting, Withdrawal,
+};
 
 /// Queue updates are coalesced over a window, so a burst of changes sends one update per
 /// visitor instead of one per change. Every chat taken from the head moves everyone
@@ -44,135 +53,25 @@ const UPDATE_SLICE_PAUSE: Duration = Duration::from_millis(5);
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
-/// A new or re-queued waiting session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Enqueue {
-    pub waiting: Waiting,
-    pub session: Session,
-    /// The specialist whose slot the session held (after a transfer).
-    pub freed: Option<SpecialistId>,
-}
-
-/// Send the session's visitor their position now.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TellPosition(pub SessionId);
-
-/// A specialist's profile and chosen status (from their `Specialist` actor).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetAvailability {
-    pub profile: SpecialistState,
-    pub status: Status,
-}
-
-/// A specialist's console has been gone past the grace period.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SpecialistGone(pub SpecialistId);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct AcceptOffer {
-    pub offer_id: Uuid,
-    pub specialist: SpecialistId,
-    pub reply: Reply,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct DeclineOffer {
-    pub offer_id: Uuid,
-    pub specialist: SpecialistId,
-    pub reply: Reply,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Pickup {
-    pub session: SessionId,
-    pub specialist: SpecialistId,
-    pub reply: Reply,
-}
-
-/// The outcome of an `Assign` sent to a session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct AssignmentSettled {
-    pub session: SessionId,
-    pub specialist: SpecialistId,
-    pub ok: bool,
-    /// On failure: whether the session is still waiting (the commit failed) rather than
-    /// gone (it ended meanwhile).
-    pub requeue: bool,
-}
-
-/// A session ended: it leaves the queue or frees its specialist's slot.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SessionClosed {
-    pub session: SessionId,
-    pub specialist: Option<SpecialistId>,
-    pub handled_secs: Option<f64>,
-}
-
-/// A session waited this many seconds before it was assigned.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Waited(pub f64);
-
-/// Whether a session may be transferred to this specialist now.
-#[derive(Message)]
-#[rtype(result = "Result<()>")]
-pub struct CheckTransferTarget(pub SpecialistId);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WatchQueue {
-    pub connection: ConnectionHandle,
-    pub reference: Option<String>,
-}
-
-/// Stops snapshots to a connection; replies `queue.unwatched` when asked over WebSocket.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct UnwatchQueue {
-    pub connection_id: u64,
-    pub reply: Option<Reply>,
-}
-
-/// The open sessions of a specialist, for presence notices.
-#[derive(Message)]
-#[rtype(result = "Vec<SessionId>")]
-pub struct OpenSessionsOf(pub SpecialistId);
-
-/// A queue summary for the HTTP API.
-#[derive(Message)]
-#[rtype(result = "QueueSummary")]
-pub struct GetQueue;
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct QueueSummary {
-    pub length: usize,
-    pub specialists_online: usize,
-    pub estimated_wait_secs: Option<u64>,
-    pub waiting: Vec<WaitingEntry>,
-}
-
-struct PendingOffer {
-    session: SessionId,
-    specialist: SpecialistId,
-    timer: SpawnHandle,
+/// What the dispatcher works with and the settings it routes by.
+pub struct DispatcherContext {
+    pub connections: Arc<Connections>,
+    pub persistence: Persistence,
+    pub sessions: Sessions,
+    pub auto_accept: bool,
+    pub offer_timeout: Duration,
+    pub abandon_after: Duration,
 }
 
 pub struct Dispatcher {
-    state: AppState,
+    context: DispatcherContext,
     queue: Queue,
     roster: Roster,
     /// Staff views of the waiting sessions, for snapshots.
     sessions: HashMap<SessionId, Session>,
-    offers: HashMap<Uuid, PendingOffer>,
+    offers: Offers,
+    /// The expiry timer of each pending offer.
+    timers: HashMap<Uuid, SpawnHandle>,
     /// Sessions between an accepted offer and its committed assignment.
     assigning: HashMap<SessionId, Waiting>,
     estimator: WaitEstimator,
@@ -203,13 +102,14 @@ impl Restored {
 impl Dispatcher {
     /// A dispatcher that starts from what the database holds: the waiting sessions back
     /// in the queue, specialists' active chats counted against their capacity.
-    pub fn new(state: AppState, restored: Restored) -> Self {
+    pub fn new(context: DispatcherContext, restored: Restored) -> Self {
         let mut this = Self {
-            state,
+            context,
             queue: Queue::default(),
             roster: Roster::default(),
             sessions: HashMap::new(),
-            offers: HashMap::new(),
+            offers: Offers::default(),
+            timers: HashMap::new(),
             assigning: HashMap::new(),
             estimator: WaitEstimator::seeded(restored.averages.0, restored.averages.1),
             told: HashMap::new(),
@@ -227,7 +127,7 @@ impl Dispatcher {
                     waiting += 1;
                     this.sessions
                         .insert(view.row.id, Session::for_audience(&view, Audience::Staff));
-                    this.queue.push(waiting_from(&view.row));
+                    this.queue.push(Waiting::of(&view.row));
                 }
             }
         }
@@ -235,10 +135,21 @@ impl Dispatcher {
         this
     }
 
+    /// The inbox sessions reach the dispatcher through.
+    pub fn inbox(address: &Addr<Dispatcher>) -> DispatcherInbox {
+        DispatcherInbox {
+            enqueue: address.clone().recipient(),
+            tell_position: address.clone().recipient(),
+            settled: address.clone().recipient(),
+            closed: address.clone().recipient(),
+            check_transfer: address.clone().recipient(),
+        }
+    }
+
     /// Offers (or, with auto-accept, assigns) whatever can be routed now.
     fn dispatch(&mut self, ctx: &mut Context<Self>) {
         for (session, specialist) in routing::plan_offers(&self.queue, &mut self.roster) {
-            if self.state.config.auto_accept {
+            if self.context.auto_accept {
                 self.roster.release(specialist);
                 self.assign(session, specialist, None);
             } else {
@@ -249,26 +160,18 @@ impl Dispatcher {
     }
 
     fn offer(&mut self, session: SessionId, specialist: SpecialistId, ctx: &mut Context<Self>) {
-        let offer_id = Uuid::new_v4();
-        let timeout = self.state.config.offer_timeout();
+        let timeout = self.context.offer_timeout;
         let expires_at = Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
         if let Some(waiting) = self.queue.get_mut(session) {
             waiting.offered_to = Some(specialist);
         }
+        let offer_id = self.offers.open(session, specialist);
         let timer = ctx.run_later(timeout, move |this, ctx| {
-            this.withdraw(offer_id, "expired", true, ctx)
+            this.withdraw(offer_id, Withdrawal::Expired, ctx)
         });
-        self.offers.insert(
-            offer_id,
-            PendingOffer {
-                session,
-                specialist,
-                timer,
-            },
-        );
+        self.timers.insert(offer_id, timer);
         log::debug!("session {session}: offered to {specialist} ({offer_id})");
-        ChatSession::tell(
-            &self.state,
+        self.context.sessions.tell(
             session,
             PresentOffer {
                 offer_id,
@@ -278,37 +181,39 @@ impl Dispatcher {
         );
     }
 
-    /// Ends a pending offer without an assignment: it expired, was declined, or the
-    /// session went elsewhere. `declined` keeps it from coming back to that specialist.
-    fn withdraw(&mut self, offer_id: Uuid, reason: &str, declined: bool, ctx: &mut Context<Self>) {
-        let Some(offer) = self.offers.remove(&offer_id) else {
+    /// Removes a pending offer and its timer, freeing the slot it held.
+    fn close_offer(&mut self, offer_id: Uuid, ctx: &mut Context<Self>) -> Option<routing::Offer> {
+        let offer = self.offers.remove(offer_id)?;
+        if let Some(timer) = self.timers.remove(&offer_id) {
+            ctx.cancel_future(timer);
+        }
+        self.roster.release(offer.specialist);
+        Some(offer)
+    }
+
+    /// Ends a pending offer without an assignment.
+    fn withdraw(&mut self, offer_id: Uuid, why: Withdrawal, ctx: &mut Context<Self>) {
+        let Some(offer) = self.close_offer(offer_id, ctx) else {
             return;
         };
-        ctx.cancel_future(offer.timer);
-        self.roster.release(offer.specialist);
         if let Some(waiting) = self.queue.get_mut(offer.session) {
             waiting.offered_to = None;
-            if declined {
+            if why.keeps_away() {
                 waiting.declined.insert(offer.specialist);
             }
         }
-        if reason != "declined" {
+        if let Some(reason) = why.revocation() {
             let frame = Frame::OfferRevoked {
                 offer_id,
                 reason: reason.to_owned(),
             };
-            self.state.registry.send_to(
+            self.context.connections.send_to(
                 Peer::specialist(offer.specialist.0),
                 &frame.to_text(),
                 None,
             );
         }
-        let event = match reason {
-            "expired" => Some(SessionEvent::OfferExpired),
-            "declined" => Some(SessionEvent::OfferDeclined),
-            _ => None,
-        };
-        if let Some(event) = event {
+        if let Some(event) = why.event() {
             self.record(offer.session, event, offer.specialist, offer_id);
         }
         self.dispatch(ctx);
@@ -331,9 +236,9 @@ impl Dispatcher {
                 serde_json::json!({ "offer_id": offer_id }),
             )?)
         });
-        let persistence = self.state.persistence.clone();
+        let recorded = self.context.persistence.transact(work);
         actix::spawn(async move {
-            if let Err(error) = persistence.transact(work).await {
+            if let Err(error) = recorded.await {
                 log::warn!("session {session}: {event} not recorded: {}", error.message);
             }
         });
@@ -356,8 +261,7 @@ impl Dispatcher {
             .get(specialist)
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        ChatSession::tell(
-            &self.state,
+        self.context.sessions.tell(
             session,
             Assign {
                 specialist,
@@ -367,37 +271,9 @@ impl Dispatcher {
         );
     }
 
-    fn revoke_offers_of_session(
-        &mut self,
-        session: SessionId,
-        reason: &str,
-        ctx: &mut Context<Self>,
-    ) {
-        let ids: Vec<Uuid> = self
-            .offers
-            .iter()
-            .filter(|(_, offer)| offer.session == session)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            self.withdraw(id, reason, false, ctx);
-        }
-    }
-
-    fn revoke_offers_of_specialist(
-        &mut self,
-        specialist: SpecialistId,
-        reason: &str,
-        ctx: &mut Context<Self>,
-    ) {
-        let ids: Vec<Uuid> = self
-            .offers
-            .iter()
-            .filter(|(_, offer)| offer.specialist == specialist)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            self.withdraw(id, reason, false, ctx);
+    fn withdraw_all(&mut self, offers: Vec<Uuid>, why: Withdrawal, ctx: &mut Context<Self>) {
+        for id in offers {
+            self.withdraw(id, why, ctx);
         }
     }
 
@@ -445,7 +321,7 @@ impl Dispatcher {
                 estimated_wait_secs: estimate,
                 specialists_online: online,
             };
-            self.state.registry.send_to(
+            self.context.connections.send_to(
                 Peer::visitor(waiting.visitor_id.0),
                 &frame.to_text(),
                 None,
@@ -476,9 +352,11 @@ impl Dispatcher {
             estimated_wait_secs: estimate,
             specialists_online: online,
         };
-        self.state
-            .registry
-            .send_to(Peer::visitor(waiting.visitor_id.0), &frame.to_text(), None);
+        self.context.connections.send_to(
+            Peer::visitor(waiting.visitor_id.0),
+            &frame.to_text(),
+            None,
+        );
     }
 
     fn waiting_entries(&self) -> Vec<WaitingEntry> {
@@ -520,8 +398,8 @@ impl Dispatcher {
 
     /// Abandons waiting sessions whose visitor has had no connection for too long.
     fn sweep_abandoned(&mut self, ctx: &mut Context<Self>) {
-        let limit = self.state.config.abandon_after();
-        let registry = &self.state.registry;
+        let limit = self.context.abandon_after;
+        let registry = &self.context.connections;
         let gone: Vec<SessionId> = self
             .queue
             .in_order()
@@ -538,39 +416,18 @@ impl Dispatcher {
             .map(|waiting| waiting.id)
             .collect();
         for session in gone {
-            self.revoke_offers_of_session(session, "abandoned", ctx);
+            self.withdraw_all(self.offers.of_session(session), Withdrawal::Abandoned, ctx);
             if let Some(waiting) = self.queue.remove(session) {
-                self.state
-                    .registry
+                self.context
+                    .connections
                     .forget(Peer::visitor(waiting.visitor_id.0));
             }
             self.sessions.remove(&session);
             self.told.remove(&session);
-            ChatSession::tell(&self.state, session, Abandon);
+            self.context.sessions.tell(session, Abandon);
             self.changed(ctx);
         }
     }
-}
-
-/// Total and free chat slots of the online specialists who could take `waiting`.
-fn fitting_capacity(roster: &Roster, waiting: &Waiting) -> (usize, usize) {
-    roster
-        .iter()
-        .filter(|s| {
-            s.status == Status::Online
-                && waiting.skills.iter().all(|skill| s.skills.contains(skill))
-                && waiting
-                    .language
-                    .as_ref()
-                    .is_none_or(|l| s.languages.contains(l))
-        })
-        .fold((0, 0), |(capacity, free), s| {
-            let used = s.open.len() + s.pending_offers;
-            (
-                capacity + s.max_concurrent_chats,
-                free + s.max_concurrent_chats.saturating_sub(used),
-            )
-        })
 }
 
 impl Actor for Dispatcher {
@@ -615,7 +472,11 @@ impl Handler<SetAvailability> for Dispatcher {
             specialist.status = msg.status;
         }
         if msg.status != Status::Online {
-            self.revoke_offers_of_specialist(id, "status", ctx);
+            self.withdraw_all(
+                self.offers.of_specialist(id),
+                Withdrawal::StatusChanged,
+                ctx,
+            );
         }
         self.dispatch(ctx);
     }
@@ -625,7 +486,7 @@ impl Handler<SpecialistGone> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, SpecialistGone(id): SpecialistGone, ctx: &mut Context<Self>) {
-        self.revoke_offers_of_specialist(id, "offline", ctx);
+        self.withdraw_all(self.offers.of_specialist(id), Withdrawal::Offline, ctx);
         let Some(specialist) = self.roster.get_mut(id) else {
             return;
         };
@@ -636,7 +497,9 @@ impl Handler<SpecialistGone> for Dispatcher {
             open.len()
         );
         for session in open {
-            ChatSession::tell(&self.state, session, ReturnToQueue { specialist: id });
+            self.context
+                .sessions
+                .tell(session, ReturnToQueue { specialist: id });
         }
         self.dispatch(ctx);
     }
@@ -646,18 +509,12 @@ impl Handler<AcceptOffer> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: AcceptOffer, ctx: &mut Context<Self>) {
-        let valid = self
-            .offers
-            .get(&msg.offer_id)
-            .is_some_and(|o| o.specialist == msg.specialist);
-        if !valid {
-            return msg
-                .reply
-                .err(Error::conflict("this offer is no longer available"));
+        if let Err(error) = self.offers.answerable(msg.offer_id, msg.specialist) {
+            return msg.reply.err(error);
         }
-        let offer = self.offers.remove(&msg.offer_id).expect("checked above");
-        ctx.cancel_future(offer.timer);
-        self.roster.release(offer.specialist);
+        let Some(offer) = self.close_offer(msg.offer_id, ctx) else {
+            return;
+        };
         self.assign(offer.session, offer.specialist, Some(msg.reply));
         self.changed(ctx);
     }
@@ -667,21 +524,15 @@ impl Handler<DeclineOffer> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: DeclineOffer, ctx: &mut Context<Self>) {
-        let valid = self
-            .offers
-            .get(&msg.offer_id)
-            .is_some_and(|o| o.specialist == msg.specialist);
-        if !valid {
-            return msg
-                .reply
-                .err(Error::conflict("this offer is no longer available"));
+        if let Err(error) = self.offers.answerable(msg.offer_id, msg.specialist) {
+            return msg.reply.err(error);
         }
-        let reference = msg.reply.reference();
-        msg.reply.ok(Frame::OfferDeclined {
+        let offer_id = msg.offer_id;
+        msg.reply.frame(|reference| Frame::OfferDeclined {
             reference,
-            offer_id: msg.offer_id,
+            offer_id,
         });
-        self.withdraw(msg.offer_id, "declined", true, ctx);
+        self.withdraw(offer_id, Withdrawal::Declined, ctx);
     }
 }
 
@@ -692,22 +543,11 @@ impl Handler<Pickup> for Dispatcher {
         if self.queue.get(msg.session).is_none() {
             return msg.reply.err(Error::conflict("the session is not waiting"));
         }
-        let own_offer = self
-            .offers
-            .iter()
-            .find(|(_, o)| o.session == msg.session && o.specialist == msg.specialist)
-            .map(|(id, _)| *id);
-        let Some(specialist) = self.roster.get(msg.specialist) else {
-            return msg
-                .reply
-                .err(Error::conflict("go online or away before picking up chats"));
-        };
-        let slots_needed = if own_offer.is_some() { 0 } else { 1 };
-        let used = specialist.open.len() + specialist.pending_offers;
-        if used + slots_needed > specialist.max_concurrent_chats {
-            return msg.reply.err(Error::conflict("you are at your chat limit"));
+        let holds_offer = self.offers.held(msg.session, msg.specialist);
+        if let Err(error) = routing::check_pickup(self.roster.get(msg.specialist), holds_offer) {
+            return msg.reply.err(error);
         }
-        self.revoke_offers_of_session(msg.session, "taken", ctx);
+        self.withdraw_all(self.offers.of_session(msg.session), Withdrawal::Taken, ctx);
         self.assign(msg.session, msg.specialist, Some(msg.reply));
         self.changed(ctx);
     }
@@ -718,15 +558,21 @@ impl Handler<AssignmentSettled> for Dispatcher {
 
     fn handle(&mut self, msg: AssignmentSettled, ctx: &mut Context<Self>) {
         let waiting = self.assigning.remove(&msg.session);
-        if msg.ok {
-            return;
+        match msg.settlement {
+            Settlement::Assigned { waited_secs } => {
+                self.estimator.record_wait(waited_secs);
+                return;
+            }
+            Settlement::NoLongerWaiting => {}
+            Settlement::Failed => {
+                if let Some(mut waiting) = waiting {
+                    waiting.offered_to = None;
+                    self.queue.push(waiting);
+                    self.tell_one(msg.session);
+                }
+            }
         }
         self.roster.unassign(msg.specialist, msg.session);
-        if let (Some(mut waiting), true) = (waiting, msg.requeue) {
-            waiting.offered_to = None;
-            self.queue.push(waiting);
-            self.tell_one(msg.session);
-        }
         self.dispatch(ctx);
     }
 }
@@ -735,7 +581,7 @@ impl Handler<SessionClosed> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: SessionClosed, ctx: &mut Context<Self>) {
-        self.revoke_offers_of_session(msg.session, "ended", ctx);
+        self.withdraw_all(self.offers.of_session(msg.session), Withdrawal::Ended, ctx);
         self.queue.remove(msg.session);
         self.sessions.remove(&msg.session);
         self.told.remove(&msg.session);
@@ -750,14 +596,6 @@ impl Handler<SessionClosed> for Dispatcher {
     }
 }
 
-impl Handler<Waited> for Dispatcher {
-    type Result = ();
-
-    fn handle(&mut self, Waited(secs): Waited, _: &mut Context<Self>) {
-        self.estimator.record_wait(secs);
-    }
-}
-
 impl Handler<CheckTransferTarget> for Dispatcher {
     type Result = Result<()>;
 
@@ -766,13 +604,7 @@ impl Handler<CheckTransferTarget> for Dispatcher {
         CheckTransferTarget(to): CheckTransferTarget,
         _: &mut Context<Self>,
     ) -> Result<()> {
-        match self.roster.get(to) {
-            Some(s) if s.status == Status::Online && s.has_free_slot() => Ok(()),
-            Some(s) if s.status == Status::Online => {
-                Err(Error::conflict("that specialist has no free chat slot"))
-            }
-            _ => Err(Error::conflict("that specialist is not online")),
-        }
+        routing::check_transfer_target(self.roster.get(to))
     }
 }
 
@@ -792,8 +624,7 @@ impl Handler<UnwatchQueue> for Dispatcher {
     fn handle(&mut self, msg: UnwatchQueue, _: &mut Context<Self>) {
         self.watchers.retain(|w| w.id != msg.connection_id);
         if let Some(reply) = msg.reply {
-            let reference = reply.reference();
-            reply.ok(Frame::QueueUnwatched { reference });
+            reply.frame(|reference| Frame::QueueUnwatched { reference });
         }
     }
 }
@@ -830,11 +661,6 @@ impl Handler<GetQueue> for Dispatcher {
         })
     }
 }
-
-/// How many specialists are online and away right now, for the HTTP stats.
-#[derive(Message)]
-#[rtype(result = "SpecialistCounts")]
-pub struct CountSpecialists;
 
 impl Handler<CountSpecialists> for Dispatcher {
     type Result = MessageResult<CountSpecialists>;

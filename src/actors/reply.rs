@@ -1,9 +1,11 @@
-//! Where the answer to a request goes: the WebSocket connection that asked (with its
-//! `ref`), or an HTTP handler waiting on a channel.
+//! Where the answer to a request goes: the WebSocket connection that asked (as a frame
+//! with its `ref`), or an HTTP handler waiting on a channel (as an [`Answer`]).
 
 use tokio::sync::oneshot;
 
-use super::registry::ConnectionHandle;
+use super::connections::ConnectionHandle;
+use crate::conversation::Answer;
+use crate::domain::SessionId;
 use crate::error::Error;
 use crate::protocol::Frame;
 
@@ -12,7 +14,7 @@ pub enum Reply {
         connection: ConnectionHandle,
         reference: Option<String>,
     },
-    Channel(oneshot::Sender<Result<Frame, Error>>),
+    Channel(oneshot::Sender<Result<Answer, Error>>),
 }
 
 impl Reply {
@@ -24,7 +26,7 @@ impl Reply {
     }
 
     /// A reply for an HTTP handler, and the receiver it awaits.
-    pub fn channel() -> (Reply, oneshot::Receiver<Result<Frame, Error>>) {
+    pub fn channel() -> (Reply, oneshot::Receiver<Result<Answer, Error>>) {
         let (sender, receiver) = oneshot::channel();
         (Reply::Channel(sender), receiver)
     }
@@ -45,11 +47,32 @@ impl Reply {
         }
     }
 
-    pub fn ok(self, frame: Frame) {
+    /// Answers a request about session `session`.
+    pub fn answer(self, session: SessionId, answer: Answer) {
         match self {
-            Reply::Connection { connection, .. } => connection.send_frame(&frame),
+            Reply::Connection {
+                connection,
+                reference,
+            } => {
+                if let Some(frame) = answer.into_frame(session, reference) {
+                    connection.send_frame(&frame);
+                }
+            }
             Reply::Channel(sender) => {
-                let _ = sender.send(Ok(frame));
+                let _ = sender.send(Ok(answer));
+            }
+        }
+    }
+
+    /// Answers a request only a WebSocket can make (offers, status, the queue).
+    pub fn frame(self, frame: impl FnOnce(Option<String>) -> Frame) {
+        match self {
+            Reply::Connection {
+                connection,
+                reference,
+            } => connection.send_frame(&frame(reference)),
+            Reply::Channel(sender) => {
+                let _ = sender.send(Err(Error::internal("a WebSocket answer asked over HTTP")));
             }
         }
     }
@@ -63,19 +86,6 @@ impl Reply {
             Reply::Channel(sender) => {
                 let _ = sender.send(Err(error));
             }
-        }
-    }
-
-    /// Replies with the frame built from `result`, or with its error.
-    pub fn settle<T>(
-        self,
-        result: Result<T, Error>,
-        frame: impl FnOnce(T, Option<String>) -> Frame,
-    ) {
-        let reference = self.reference();
-        match result {
-            Ok(value) => self.ok(frame(value, reference)),
-            Err(error) => self.err(error),
         }
     }
 }

@@ -12,47 +12,21 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::session::{ChatSession, DeliverScheduled};
+use super::messages::scheduler::{Forget, Schedule, SchedulerInbox};
+use super::messages::session::DeliverScheduled;
+use super::session::Sessions;
+use crate::access;
 use crate::auth::Caller;
-use crate::db;
-use crate::domain::{ScheduledId, SessionId, SpecialistId};
+use crate::db::{self, Db};
+use crate::domain::{ScheduledId, SessionId};
 use crate::error::{Error, Result};
-use crate::state::AppState;
 
-/// How far ahead a message may be scheduled.
-pub const MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(7);
 /// Wait before trying a delivery or the start-up load again after a failure.
 const RETRY: Duration = Duration::from_secs(5);
 
-/// Checks that `send_at` is in the future and at most [`MAX_AHEAD`] after `now`.
-pub fn check_send_at(send_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
-    if send_at <= now {
-        return Err(Error::bad_request("send_at: must be in the future"));
-    }
-    if send_at > now + MAX_AHEAD {
-        return Err(Error::bad_request(
-            "send_at: at most 7 days ahead of the server's clock",
-        ));
-    }
-    Ok(())
-}
-
-/// A new pending row to wait for.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Schedule {
-    pub id: ScheduledId,
-    pub session: SessionId,
-    pub send_at: DateTime<Utc>,
-}
-
-/// Rows that are no longer pending (unscheduled, or cancelled with their session).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Forget(pub Vec<ScheduledId>);
-
 pub struct Scheduler {
-    state: AppState,
+    db: Db,
+    sessions: Sessions,
     /// Pending rows in the order they are due.
     due: BTreeSet<(DateTime<Utc>, ScheduledId)>,
     pending: HashMap<ScheduledId, (DateTime<Utc>, SessionId)>,
@@ -61,9 +35,18 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(state: AppState) -> Self {
+    /// The inbox sessions reach the scheduler through.
+    pub fn inbox(address: &Addr<Scheduler>) -> SchedulerInbox {
+        SchedulerInbox {
+            schedule: address.clone().recipient(),
+            forget: address.clone().recipient(),
+        }
+    }
+
+    pub fn new(db: Db, sessions: Sessions) -> Self {
         Self {
-            state,
+            db,
+            sessions,
             due: BTreeSet::new(),
             pending: HashMap::new(),
             timer: None,
@@ -117,7 +100,7 @@ impl Scheduler {
 
     fn deliver(&mut self, id: ScheduledId, session: SessionId, ctx: &mut Context<Self>) {
         let (done, settled) = oneshot::channel();
-        ChatSession::tell(&self.state, session, DeliverScheduled { id, done });
+        self.sessions.tell(session, DeliverScheduled { id, done });
         ctx.spawn(
             async move { settled.await.unwrap_or(false) }
                 .into_actor(self)
@@ -133,7 +116,7 @@ impl Scheduler {
     }
 
     fn load(&mut self, ctx: &mut Context<Self>) {
-        let db = self.state.db.clone();
+        let db = self.db.clone();
         ctx.spawn(
             async move {
                 db.run(|conn| Ok(db::scheduled_messages::all_pending(conn)?))
@@ -187,47 +170,24 @@ impl Handler<Forget> for Scheduler {
 
 /// `message.unschedule`: only the specialist who scheduled it, or an admin; a row that
 /// was already sent or cancelled is a conflict.
-pub async fn unschedule(state: &AppState, caller: Caller, id: ScheduledId) -> Result<()> {
-    state
-        .db
-        .run(move |conn| {
-            let row = db::scheduled_messages::find(conn, id)?
-                .ok_or_else(|| Error::not_found("no such scheduled message"))?;
-            if !caller.is_admin() && row.specialist_id != SpecialistId(caller.id) {
-                return Err(Error::forbidden(
-                    "only its author or an admin may unschedule a message",
-                ));
-            }
-            if !db::scheduled_messages::cancel(conn, id)? {
-                return Err(Error::conflict(
-                    "this message was already sent or cancelled",
-                ));
-            }
-            Ok(())
-        })
-        .await?;
-    state.scheduler.do_send(Forget(vec![id]));
+pub async fn unschedule(
+    db: &Db,
+    scheduler: &Addr<Scheduler>,
+    caller: Caller,
+    id: ScheduledId,
+) -> Result<()> {
+    db.run(move |conn| {
+        let row = db::scheduled_messages::find(conn, id)?
+            .ok_or_else(|| Error::not_found("no such scheduled message"))?;
+        access::authorize_unschedule(&caller, row.specialist_id)?;
+        if !db::scheduled_messages::cancel(conn, id)? {
+            return Err(Error::conflict(
+                "this message was already sent or cancelled",
+            ));
+        }
+        Ok(())
+    })
+    .await?;
+    scheduler.do_send(Forget(vec![id]));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ErrorCode;
-
-    #[test]
-    fn send_at_must_be_in_the_future_and_within_seven_days() {
-        let now = Utc::now();
-        for refused in [
-            now,
-            now - chrono::TimeDelta::seconds(1),
-            now + MAX_AHEAD + chrono::TimeDelta::seconds(1),
-        ] {
-            let error = check_send_at(refused, now).unwrap_err();
-            assert_eq!(error.code, ErrorCode::BadRequest, "{refused}");
-        }
-        for accepted in [now + chrono::TimeDelta::seconds(1), now + MAX_AHEAD] {
-            assert!(check_send_at(accepted, now).is_ok(), "{accepted}");
-        }
-    }
 }

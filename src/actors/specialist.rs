@@ -4,56 +4,54 @@
 //! dispatcher returns their chats to the queue. Routing load (open chats, pending offers)
 //! lives in the dispatcher's roster, the one place routing decisions are made.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use actix::prelude::*;
 
-use super::dispatcher::{OpenSessionsOf, SetAvailability, SpecialistGone};
-use super::reply::Reply;
-use super::session::{ChatSession, ParticipantPresence};
+use super::connections::Map;
+use super::dispatcher::Dispatcher;
+use super::messages::dispatcher::{OpenSessionsOf, SetAvailability, SpecialistGone};
+use super::messages::session::ParticipantPresence;
+use super::messages::specialist::{
+    ConsoleConnected, ConsoleDisconnected, GetStatus, ProfileChanged, SetStatus,
+};
+use super::session::Sessions;
 use crate::domain::{ParticipantType, SpecialistId};
 use crate::protocol::objects::Participant;
 use crate::protocol::Frame;
 use crate::routing::{SpecialistState, Status};
-use crate::state::AppState;
 
-/// A console connected; answers the specialist's current status.
-#[derive(Message)]
-#[rtype(result = "Status")]
-pub struct ConsoleConnected;
+/// The running specialist actors by id, and what a new one is started with.
+#[derive(Clone)]
+pub struct Specialists(Arc<Directory>);
 
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ConsoleDisconnected;
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetStatus {
-    pub status: Status,
-    pub reply: Reply,
+struct Directory {
+    running: Map<SpecialistId, Addr<Specialist>>,
+    dispatcher: Addr<Dispatcher>,
+    sessions: Sessions,
+    /// How long a specialist stays online without a console.
+    grace: Duration,
 }
 
-/// An admin changed the specialist's skills, languages or capacity.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ProfileChanged(pub SpecialistState);
+impl Specialists {
+    pub fn new(dispatcher: Addr<Dispatcher>, sessions: Sessions, grace: Duration) -> Self {
+        Specialists(Arc::new(Directory {
+            running: Map::default(),
+            dispatcher,
+            sessions,
+            grace,
+        }))
+    }
 
-pub struct Specialist {
-    state: AppState,
-    profile: SpecialistState,
-    status: Status,
-    consoles: usize,
-    grace: Option<SpawnHandle>,
-}
-
-impl Specialist {
     /// The specialist's actor, started with `profile` if it is not running.
-    pub fn get(state: &AppState, profile: SpecialistState) -> Addr<Specialist> {
-        state
-            .registry
-            .specialists()
+    pub fn get_or_start(&self, profile: SpecialistState) -> Addr<Specialist> {
+        self.0
+            .running
             .entry(profile.id)
             .or_insert_with(|| {
                 Specialist {
-                    state: state.clone(),
+                    specialists: self.clone(),
                     profile,
                     status: Status::Offline,
                     consoles: 0,
@@ -64,12 +62,31 @@ impl Specialist {
             .clone()
     }
 
+    /// The specialist's actor, if they have one running.
+    pub fn get(&self, id: SpecialistId) -> Option<Addr<Specialist>> {
+        self.0.running.get(&id).map(|addr| addr.clone())
+    }
+}
+
+pub struct Specialist {
+    specialists: Specialists,
+    profile: SpecialistState,
+    status: Status,
+    consoles: usize,
+    grace: Option<SpawnHandle>,
+}
+
+impl Specialist {
     fn id(&self) -> SpecialistId {
         self.profile.id
     }
 
+    fn dispatcher(&self) -> &Addr<Dispatcher> {
+        &self.specialists.0.dispatcher
+    }
+
     fn publish(&self) {
-        self.state.dispatcher.do_send(SetAvailability {
+        self.dispatcher().do_send(SetAvailability {
             profile: self.profile.clone(),
             status: self.status,
         });
@@ -82,13 +99,12 @@ impl Specialist {
             id: Some(self.id().0),
             name: None,
         };
-        let state = self.state.clone();
-        let sessions = self.state.dispatcher.send(OpenSessionsOf(self.id()));
+        let sessions = self.specialists.0.sessions.clone();
+        let open = self.dispatcher().send(OpenSessionsOf(self.id()));
         ctx.spawn(
             async move {
-                for session in sessions.await.unwrap_or_default() {
-                    ChatSession::tell(
-                        &state,
+                for session in open.await.unwrap_or_default() {
+                    sessions.tell(
                         session,
                         ParticipantPresence {
                             participant: participant.clone(),
@@ -107,10 +123,11 @@ impl Actor for Specialist {
 
     fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
         let id = self.id();
-        self.state
-            .registry
-            .specialists()
-            .remove_if(&id, |_, addr| *addr == ctx.address());
+        let me = ctx.address();
+        self.specialists
+            .0
+            .running
+            .remove_if(&id, |_, addr| *addr == me);
         Running::Stop
     }
 }
@@ -140,14 +157,14 @@ impl Handler<ConsoleDisconnected> for Specialist {
             return;
         }
         self.announce(false, ctx);
-        let grace = self.state.config.specialist_grace();
+        let grace = self.specialists.0.grace;
         self.grace = Some(ctx.run_later(grace, |this, ctx| {
             log::info!(
                 "specialist {}: no console for the grace period, going offline",
                 this.id()
             );
             this.status = Status::Offline;
-            this.state.dispatcher.do_send(SpecialistGone(this.id()));
+            this.dispatcher().do_send(SpecialistGone(this.id()));
             ctx.stop();
         }));
     }
@@ -160,11 +177,9 @@ impl Handler<SetStatus> for Specialist {
         self.status = msg.status;
         log::info!("specialist {} is {:?}", self.id(), self.status);
         self.publish();
-        let reference = msg.reply.reference();
-        msg.reply.ok(Frame::Status {
-            reference,
-            status: self.status,
-        });
+        let status = self.status;
+        msg.reply
+            .frame(|reference| Frame::Status { reference, status });
     }
 }
 
@@ -176,11 +191,6 @@ impl Handler<ProfileChanged> for Specialist {
         self.publish();
     }
 }
-
-/// The specialist's current status, for a console's `hello`.
-#[derive(Message)]
-#[rtype(result = "Status")]
-pub struct GetStatus;
 
 impl Handler<GetStatus> for Specialist {
     type Result = MessageResult<GetStatus>;

@@ -13,33 +13,45 @@ use crate::domain::{BotId, Role, SpecialistId, VisitorId};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
+/// Who is asking, with the id typed by what they are: a visitor id can never be taken
+/// for a specialist's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    pub id: Uuid,
-    pub role: Role,
+pub enum Caller {
+    Visitor(VisitorId),
+    Specialist(SpecialistId),
+    /// A specialist with the admin role.
+    Admin(SpecialistId),
+    Bot(BotId),
 }
 
 impl Caller {
+    /// The caller a token names.
+    pub fn new(id: Uuid, role: Role) -> Caller {
+        match role {
+            Role::Visitor => Caller::Visitor(VisitorId(id)),
+            Role::Specialist => Caller::Specialist(SpecialistId(id)),
+            Role::Admin => Caller::Admin(SpecialistId(id)),
+            Role::Bot => Caller::Bot(BotId(id)),
+        }
+    }
+
     /// Verifies `token` and that its holder still exists and is allowed in.
     pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller> {
         let claims = state.tokens.verify(token)?;
-        let caller = Caller {
-            id: claims.sub,
-            role: claims.role,
-        };
+        let caller = Caller::new(claims.sub, claims.role);
         let allowed = state
             .db
             .run(move |conn| {
-                Ok(match caller.role {
-                    Role::Visitor => db::visitors::find(conn, VisitorId(caller.id))?.is_some(),
-                    Role::Bot => db::bots::find(conn, BotId(caller.id))?
-                        .is_some_and(|bot| bot.revoked_at.is_none()),
-                    Role::Specialist | Role::Admin => {
-                        db::specialists::find(conn, SpecialistId(caller.id))?.is_some_and(|s| {
-                            s.disabled_at.is_none()
-                                && (s.role == Role::Admin || caller.role == Role::Specialist)
-                        })
+                Ok(match caller {
+                    Caller::Visitor(id) => db::visitors::find(conn, id)?.is_some(),
+                    Caller::Bot(id) => {
+                        db::bots::find(conn, id)?.is_some_and(|bot| bot.revoked_at.is_none())
                     }
+                    Caller::Specialist(id) | Caller::Admin(id) => db::specialists::find(conn, id)?
+                        .is_some_and(|s| {
+                            s.disabled_at.is_none()
+                                && (s.role == Role::Admin || caller.role() == Role::Specialist)
+                        }),
                 })
             })
             .await?;
@@ -50,8 +62,34 @@ impl Caller {
         }
     }
 
+    pub fn role(&self) -> Role {
+        match self {
+            Caller::Visitor(_) => Role::Visitor,
+            Caller::Specialist(_) => Role::Specialist,
+            Caller::Admin(_) => Role::Admin,
+            Caller::Bot(_) => Role::Bot,
+        }
+    }
+
+    /// The id as it appears on the wire (a message's sender, a participant).
+    pub fn uuid(&self) -> Uuid {
+        match self {
+            Caller::Visitor(id) => id.0,
+            Caller::Specialist(id) | Caller::Admin(id) => id.0,
+            Caller::Bot(id) => id.0,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        matches!(self, Caller::Admin(_))
+    }
+
+    /// The specialist id of specialists and admins.
+    pub fn staff(&self) -> Option<SpecialistId> {
+        match self {
+            Caller::Specialist(id) | Caller::Admin(id) => Some(*id),
+            Caller::Visitor(_) | Caller::Bot(_) => None,
+        }
     }
 
     pub fn require_admin(&self) -> Result<()> {
@@ -65,17 +103,28 @@ impl Caller {
     /// Specialists and admins: the people who answer chats and manage the desk. The id
     /// is theirs as a specialist.
     pub fn require_staff(&self) -> Result<SpecialistId> {
-        match self.role {
-            Role::Specialist | Role::Admin => Ok(SpecialistId(self.id)),
-            Role::Visitor | Role::Bot => Err(Error::forbidden("specialists and admins only")),
+        self.staff()
+            .ok_or_else(|| Error::forbidden("specialists and admins only"))
+    }
+
+    pub fn require_bot(&self) -> Result<BotId> {
+        match self {
+            Caller::Bot(id) => Ok(*id),
+            _ => Err(Error::forbidden("only bots hand conversations over")),
         }
     }
 
     pub fn require_bot_or_admin(&self) -> Result<()> {
-        match self.role {
-            Role::Bot | Role::Admin => Ok(()),
+        match self {
+            Caller::Bot(_) | Caller::Admin(_) => Ok(()),
             _ => Err(Error::forbidden("bots and admins only")),
         }
+    }
+}
+
+impl std::fmt::Display for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.role(), self.uuid())
     }
 }
 

@@ -60,20 +60,6 @@ pub fn find(conn: &mut PgConnection, id: ScheduledId) -> QueryResult<Option<Sche
         .optional()
 }
 
-/// The row if it is still pending, locked until the end of the transaction.
-pub fn lock_pending(
-    conn: &mut PgConnection,
-    id: ScheduledId,
-) -> QueryResult<Option<ScheduledMessage>> {
-    scheduled_messages::table
-        .find(id)
-        .filter(scheduled_messages::state.eq(ScheduledState::Pending))
-        .select(ScheduledMessage::as_select())
-        .for_update()
-        .first(conn)
-        .optional()
-}
-
 /// Every pending row: what the scheduler waits for after a start.
 pub fn all_pending(
     conn: &mut PgConnection,
@@ -103,20 +89,25 @@ pub fn for_session(
         .load(conn)
 }
 
+/// Marks the row sent as message `seq` if it is still pending; whether it was.
 pub fn mark_sent(
     conn: &mut PgConnection,
     id: ScheduledId,
     seq: i32,
     at: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(scheduled_messages::table.find(id))
-        .set((
-            scheduled_messages::state.eq(ScheduledState::Sent),
-            scheduled_messages::sent_at.eq(at),
-            scheduled_messages::message_seq.eq(seq),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> QueryResult<bool> {
+    let sent = diesel::update(
+        scheduled_messages::table
+            .find(id)
+            .filter(scheduled_messages::state.eq(ScheduledState::Pending)),
+    )
+    .set((
+        scheduled_messages::state.eq(ScheduledState::Sent),
+        scheduled_messages::sent_at.eq(at),
+        scheduled_messages::message_seq.eq(seq),
+    ))
+    .execute(conn)?;
+    Ok(sent > 0)
 }
 
 /// Cancels the row if it is still pending; whether it was.

@@ -211,6 +211,7 @@ pub struct SessionChanges {
     pub rating: Option<Option<i16>>,
     pub feedback: Option<Option<String>>,
     pub rated_at: Option<Option<DateTime<Utc>>>,
+    pub archived_at: Option<Option<DateTime<Utc>>>,
 }
 
 pub fn update(
@@ -351,6 +352,15 @@ pub fn add_participant(
     Ok(())
 }
 
+/// Every specialist `session` is or was assigned to.
+pub fn participants(conn: &mut PgConnection, session: SessionId) -> QueryResult<Vec<SpecialistId>> {
+    use super::schema::session_specialists;
+    session_specialists::table
+        .filter(session_specialists::session_id.eq(session))
+        .select(session_specialists::specialist_id)
+        .load(conn)
+}
+
 /// Whether `specialist` is or was ever assigned to `session` (SPEC section 10: they keep
 /// seeing the conversations they took part in).
 pub fn took_part(
@@ -367,22 +377,4 @@ pub fn took_part(
         ),
     ))
     .get_result(conn)
-}
-
-/// Sets (`Some`) or clears `archived_at` of an ended or abandoned session; `None` when
-/// the session is still open.
-pub fn set_archived(
-    conn: &mut PgConnection,
-    id: SessionId,
-    archived_at: Option<DateTime<Utc>>,
-) -> QueryResult<Option<ChatSession>> {
-    diesel::update(
-        chat_sessions::table
-            .find(id)
-            .filter(chat_sessions::status.eq_any([SessionStatus::Ended, SessionStatus::Abandoned])),
-    )
-    .set(chat_sessions::archived_at.eq(archived_at))
-    .returning(ChatSession::as_returning())
-    .get_result(conn)
-    .optional()
 }

@@ -119,7 +119,7 @@ async fn upload(
     let row = db::attachments::Attachment {
         id: AttachmentId::new(),
         session_id: id,
-        uploaded_by: caller.id,
+        uploaded_by: caller.uuid(),
         file_name: received.name,
         content_type: content_type.to_owned(),
         size_bytes,

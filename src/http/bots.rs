@@ -56,7 +56,7 @@ async fn create(
         .db
         .run(move |conn| accounts::create_bot(conn, &tokens, &body.name))
         .await?;
-    log::info!("bot {} created by {}", bot.id, caller.id);
+    log::info!("bot {} created by {}", bot.id, caller);
     Ok(HttpResponse::Created().json(BotCreated {
         bot: Bot::from(bot),
         token,
@@ -114,7 +114,7 @@ async fn revoke(
         .db
         .run(move |conn| db::bots::revoke(conn, id)?.ok_or_else(|| Error::not_found("no such bot")))
         .await?;
-    log::info!("bot {id} revoked by {}", caller.id);
+    log::info!("bot {id} revoked by {}", caller);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -178,7 +178,7 @@ async fn create(
         .db
         .run(move |conn| db::canned_responses::insert(conn, &new).map_err(shortcut_taken))
         .await?;
-    log::info!("canned response {} created by {}", row.id, caller.id);
+    log::info!("canned response {} created by {}", row.id, caller);
     Ok(HttpResponse::Created().json(CannedResponseBody {
         canned_response: row.into(),
     }))
@@ -300,7 +300,7 @@ async fn remove(
             Ok(db::canned_responses::delete(conn, id)?)
         })
         .await?;
-    log::info!("canned response {id} deleted by {}", caller.id);
+    log::info!("canned response {id} deleted by {}", caller);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::db::{self, search::Filter, search::Search};
-use crate::domain::{inputs, Role, SessionId, SessionStatus, SpecialistId};
+use crate::domain::{inputs, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::objects::{Audience, Session, SessionView};
 use crate::search::query::{MessageQuery, MAX_CHARS};
@@ -96,7 +96,7 @@ async fn list(
 ) -> Result<HttpResponse> {
     let viewer = caller.require_staff()?;
     // Admins see every conversation, specialists those they were assigned to.
-    let visible_to = (caller.role == Role::Specialist).then_some(viewer);
+    let visible_to = (!caller.is_admin()).then_some(viewer);
     let query = query.into_inner();
     let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;

@@ -7,10 +7,9 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::actors::dispatcher::GetQueue;
+use crate::actors::messages::dispatcher::GetQueue;
 use crate::auth::Caller;
 use crate::db;
-use crate::domain::{BotId, Role};
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::server::WaitingEntry;
 use crate::state::AppState;
@@ -38,7 +37,7 @@ pub struct QueueBody {
 )]
 #[get("/queue")]
 async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse> {
-    if caller.role == Role::Visitor {
+    if let Caller::Visitor(_) = caller {
         return Err(Error::forbidden("the queue is for staff and bots"));
     }
     let summary = state
@@ -47,8 +46,7 @@ async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
         .await
         .map_err(Error::internal)?;
     let mut waiting = summary.waiting;
-    if caller.role == Role::Bot {
-        let bot = BotId(caller.id);
+    if let Caller::Bot(bot) = caller {
         let own = state
             .db
             .run(move |conn| Ok(db::sessions::waiting_of_bot(conn, bot)?))

@@ -16,16 +16,18 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Action, Party};
+use crate::access::{self, Party};
+use crate::actors::messages::session::Command;
 use crate::actors::reply::Reply;
-use crate::actors::session::{ChatSession, Command, SessionCommand};
 use crate::auth::Caller;
+use crate::conversation::{Answer, SessionCommand};
 use crate::db::{self, messages::Page, sessions::Owner};
-use crate::domain::{AttachmentId, BotId, Role, SessionId, SessionStatus, SpecialistId, VisitorId};
+use crate::domain::{
+    AttachmentId, ClientMsgId, Content, Remark, Role, SessionId, SessionStatus, VisitorId,
+};
 use crate::error::{Error, ErrorResponse, Result};
 use crate::handoff::{self, Handoff};
 use crate::protocol::objects::{Audience, Message, Session, SessionView};
-use crate::protocol::Frame;
 use crate::state::AppState;
 use crate::transcript::{self, Transcript};
 
@@ -146,16 +148,13 @@ async fn create(
     req: HttpRequest,
     body: web::Json<Handoff>,
 ) -> Result<HttpResponse> {
-    if caller.role != Role::Bot {
-        return Err(Error::forbidden("only bots hand conversations over"));
-    }
+    let bot = caller.require_bot()?;
     let key = match req.headers().get("Idempotency-Key") {
         Some(value) => Some(handoff::idempotency_key(value.to_str().map_err(|_| {
             Error::bad_request("Idempotency-Key: printable ASCII only")
         })?)?),
         None => None,
     };
-    let bot = BotId(caller.id);
     let handed_off = handoff::hand_off(&state, bot, body.into_inner(), key).await?;
     let view = handed_off.view;
     let visitor_token = state.tokens.issue(view.visitor.id.0, Role::Visitor)?;
@@ -203,16 +202,13 @@ async fn send_message(
     body: web::Json<NewMessage>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
-    let action = SessionCommand::Send {
-        client_msg_id: body.client_msg_id,
-        body: body.body,
-        attachment_id: body.attachment_id,
+    let command = SessionCommand::Send {
+        client_msg_id: body.client_msg_id.map(ClientMsgId::parse).transpose()?,
+        content: Content::parse(body.body.as_deref(), body.attachment_id)?,
     };
-    match command(&state, caller, id.into_inner(), action).await? {
-        Frame::MessageAck { message, .. } => {
-            Ok(HttpResponse::Created().json(MessageBody { message }))
-        }
-        other => Err(unexpected(&other)),
+    match run(&state, caller, id.into_inner(), command).await? {
+        Answer::Sent(message) => Ok(HttpResponse::Created().json(MessageBody { message })),
+        other => Err(unexpected(other)),
     }
 }
 
@@ -238,7 +234,7 @@ async fn show(
 ) -> Result<HttpResponse> {
     let (view, party) = load(&state, &caller, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(SessionBody {
-        session: Session::for_audience(&view, audience(party)),
+        session: Session::for_audience(&view, party.audience()),
     }))
 }
 
@@ -319,7 +315,7 @@ async fn show_transcript(
         }
     }
     let transcript = Transcript {
-        session: Session::for_audience(&view, audience(party)),
+        session: Session::for_audience(&view, party.audience()),
         messages,
     };
     Ok(match query.format.unwrap_or(transcript::Format::Json) {
@@ -370,17 +366,17 @@ async fn end(
             .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))?
     };
     let id = id.into_inner();
-    let action = SessionCommand::End {
-        reason: body.reason,
+    let command = SessionCommand::End {
+        reason: Remark::parse("reason", body.reason.as_deref(), Remark::REASON_CHARS)?,
     };
-    match command(&state, caller, id, action).await? {
-        Frame::SessionEnded { .. } => {
+    match run(&state, caller, id, command).await? {
+        Answer::Ended { .. } => {
             let (view, party) = load(&state, &caller, id).await?;
             Ok(HttpResponse::Ok().json(SessionBody {
-                session: Session::for_audience(&view, audience(party)),
+                session: Session::for_audience(&view, party.audience()),
             }))
         }
-        other => Err(unexpected(&other)),
+        other => Err(unexpected(other)),
     }
 }
 
@@ -407,11 +403,11 @@ async fn list(
     let query = query.into_inner();
     let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let owner = match caller.role {
-        Role::Admin => Owner::Everyone,
-        Role::Bot => Owner::Bot(BotId(caller.id)),
-        Role::Specialist => Owner::Specialist(SpecialistId(caller.id)),
-        Role::Visitor => Owner::Visitor(VisitorId(caller.id)),
+    let owner = match caller {
+        Caller::Admin(_) => Owner::Everyone,
+        Caller::Bot(id) => Owner::Bot(id),
+        Caller::Specialist(id) => Owner::Specialist(id),
+        Caller::Visitor(id) => Owner::Visitor(id),
     };
     let status = query.status;
     // One more than asked tells whether there is a next page.
@@ -420,7 +416,7 @@ async fn list(
         .run(move |conn| Ok(db::sessions::list(conn, owner, status, after, limit + 1)?))
         .await?;
     let next_cursor = next_cursor(&mut views, limit);
-    let audience = Audience::of(caller.role);
+    let audience = Audience::of(caller.role());
     let sessions = views
         .iter()
         .map(|view| Session::for_audience(view, audience))
@@ -474,15 +470,8 @@ async fn load(state: &AppState, caller: &Caller, id: SessionId) -> Result<(Sessi
         .db
         .run(move |conn| {
             let view = db::sessions::find_view(conn, id)?.ok_or_else(no_such_session)?;
-            let party = match access::authorize(&view.row, &caller, Action::History) {
-                Ok(party) => party,
-                // SPEC section 10: a specialist keeps seeing the conversations they were
-                // assigned to (e.g. before a transfer), read-only like an admin.
-                Err(denied) => {
-                    access::authorize_workspace_on(conn, id, &caller).map_err(|_| denied)?;
-                    Party::Admin
-                }
-            };
+            let took_part = access::took_part(conn, id, &caller)?;
+            let party = access::authorize_reading(&view.row, &caller, took_part)?;
             Ok((view, party))
         })
         .await
@@ -507,31 +496,22 @@ async fn read_messages(
     Ok((rows.iter().map(Message::from_stored).collect(), has_more))
 }
 
-fn audience(party: Party) -> Audience {
-    match party {
-        Party::Visitor => Audience::Visitor,
-        Party::Specialist | Party::Admin => Audience::Staff,
-        Party::Bot => Audience::Bot,
-    }
-}
-
-/// Runs a request through the session's actor and waits for its reply.
-async fn command(
+/// Runs a request through the session's actor and waits for its answer.
+async fn run(
     state: &AppState,
     caller: Caller,
     id: SessionId,
-    action: SessionCommand,
-) -> Result<Frame> {
+    command: SessionCommand,
+) -> Result<Answer> {
     let name = display_name(state, caller).await?;
     let (reply, answer) = Reply::channel();
-    ChatSession::tell(
-        state,
+    state.sessions.tell(
         id,
         Command {
             caller,
             name,
             reply,
-            action,
+            command,
         },
     );
     answer
@@ -544,24 +524,19 @@ async fn display_name(state: &AppState, caller: Caller) -> Result<Option<String>
     state
         .db
         .run(move |conn| {
-            Ok(match caller.role {
-                Role::Bot => db::bots::find(conn, BotId(caller.id))?.map(|b| b.name),
-                Role::Visitor => {
-                    db::visitors::find(conn, VisitorId(caller.id))?.and_then(|v| v.name)
-                }
-                Role::Specialist | Role::Admin => {
-                    db::specialists::find(conn, SpecialistId(caller.id))?.map(|s| s.name)
+            Ok(match caller {
+                Caller::Bot(id) => db::bots::find(conn, id)?.map(|b| b.name),
+                Caller::Visitor(id) => db::visitors::find(conn, id)?.and_then(|v| v.name),
+                Caller::Specialist(id) | Caller::Admin(id) => {
+                    db::specialists::find(conn, id)?.map(|s| s.name)
                 }
             })
         })
         .await
 }
 
-fn unexpected(frame: &Frame) -> Error {
-    Error::internal(format!(
-        "unexpected reply from a session: {}",
-        frame.to_text()
-    ))
+pub(super) fn unexpected(answer: Answer) -> Error {
+    Error::internal(format!("unexpected answer from a session: {answer:?}"))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::{self, SpecialistInput};
-use crate::actors::specialist::ProfileChanged;
+use crate::actors::messages::specialist::ProfileChanged;
 use crate::auth::{hash_password, Caller};
 use crate::db;
 use crate::domain::inputs::{languages, required_text, skills};
@@ -56,7 +56,7 @@ async fn create(
         .db
         .run(move |conn| accounts::insert_specialist(conn, &new))
         .await?;
-    log::info!("specialist {} created by {}", specialist.id, caller.id);
+    log::info!("specialist {} created by {}", specialist.id, caller);
     Ok(HttpResponse::Created().json(SpecialistBody {
         specialist: Specialist::from(specialist),
     }))
@@ -124,7 +124,7 @@ async fn change(
     caller.require_admin()?;
     let id = id.into_inner();
     let body = body.into_inner();
-    if body.disabled == Some(true) && id.0 == caller.id {
+    if body.disabled == Some(true) && caller.staff() == Some(id) {
         return Err(Error::conflict("admins cannot disable themselves"));
     }
     let password_hash = match body.password {
@@ -174,9 +174,9 @@ async fn change(
             row.ok_or_else(|| Error::not_found("no such specialist"))
         })
         .await?;
-    log::info!("specialist {id} changed by {}", caller.id);
+    log::info!("specialist {id} changed by {}", caller);
     // A console that is open routes with the new skills and capacity at once.
-    if let Some(actor) = state.registry.specialists().get(&id) {
+    if let Some(actor) = state.specialists.get(id) {
         actor.do_send(ProfileChanged(SpecialistState::new(
             id,
             updated.name.clone(),

@@ -6,10 +6,9 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::actors::dispatcher::CountSpecialists;
+use crate::actors::messages::dispatcher::CountSpecialists;
 use crate::auth::Caller;
 use crate::db;
-use crate::domain::Role;
 use crate::error::{Error, ErrorResponse, Result};
 use crate::state::AppState;
 
@@ -59,7 +58,7 @@ pub struct LastHour {
 )]
 #[get("/stats")]
 async fn stats(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse> {
-    if caller.role == Role::Visitor {
+    if let Caller::Visitor(_) = caller {
         return Err(Error::forbidden("statistics are for staff and bots"));
     }
     let figures = state

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::db;
-use crate::domain::{SpecialistId, WebhookId};
+use crate::domain::WebhookId;
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::webhooks::{Delivery, Webhook};
 use crate::state::AppState;
@@ -83,7 +83,7 @@ async fn create(
         None => signature::new_secret()?,
     };
     let url = url.trim().to_owned();
-    let created_by = SpecialistId(caller.id);
+    let created_by = caller.require_staff()?;
     let webhooks = state.webhooks.clone();
     let row = state
         .db
@@ -93,7 +93,7 @@ async fn create(
             Ok(row)
         })
         .await?;
-    log::info!("webhook {} created by {}", row.id, caller.id);
+    log::info!("webhook {} created by {}", row.id, caller);
     let secret = row.secret.clone();
     Ok(HttpResponse::Created().json(WebhookCreated {
         webhook: Webhook::from(row),
@@ -158,7 +158,7 @@ async fn remove(
             Ok(webhooks.subscriptions.reload(conn)?)
         })
         .await?;
-    log::info!("webhook {id} deleted by {}", caller.id);
+    log::info!("webhook {id} deleted by {}", caller);
     Ok(HttpResponse::NoContent().finish())
 }
 

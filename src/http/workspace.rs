@@ -11,15 +11,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::sessions::unexpected;
 use super::sessions::SessionBody;
 use crate::access;
+use crate::actors::messages::session::{SetArchived, SetTags};
 use crate::actors::reply::Reply;
-use crate::actors::session::{ChatSession, SetArchived, SetTags};
 use crate::auth::Caller;
+use crate::conversation::Answer;
 use crate::db;
-use crate::domain::SessionId;
+use crate::domain::{inputs, SessionId};
 use crate::error::{Error, ErrorResponse, Result};
-use crate::protocol::Frame;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -85,22 +86,21 @@ async fn set_tags(
     id: web::Path<SessionId>,
     body: web::Json<TagsInput>,
 ) -> Result<HttpResponse> {
+    // Visitors and bots are refused before their input is looked at.
+    caller.require_staff()?;
+    let tags = inputs::session_tags(&body.into_inner().tags)?;
     let (reply, answer) = Reply::channel();
-    ChatSession::tell(
-        &state,
+    state.sessions.tell(
         id.into_inner(),
         SetTags {
             caller,
-            tags: body.into_inner().tags,
+            tags,
             reply,
         },
     );
     match answer.await.map_err(|_| no_answer())?? {
-        Frame::SessionTagged { tags, .. } => Ok(HttpResponse::Ok().json(TagsBody { tags })),
-        other => Err(Error::internal(format!(
-            "unexpected reply from a session: {}",
-            other.to_text()
-        ))),
+        Answer::Tagged(tags) => Ok(HttpResponse::Ok().json(TagsBody { tags })),
+        other => Err(unexpected(other)),
     }
 }
 
@@ -160,21 +160,22 @@ async fn set_archived(
     id: SessionId,
     archived: bool,
 ) -> Result<HttpResponse> {
-    let (answer, answered) = tokio::sync::oneshot::channel();
-    ChatSession::tell(
-        state,
+    let (reply, answer) = Reply::channel();
+    state.sessions.tell(
         id,
         SetArchived {
             caller,
             archived,
-            answer,
+            reply,
         },
     );
-    let session = answered.await.map_err(|_| no_answer())??;
+    let session = match answer.await.map_err(|_| no_answer())?? {
+        Answer::Archived(session) => session,
+        other => return Err(unexpected(other)),
+    };
     log::info!(
-        "session {id}: {} by {}",
+        "session {id}: {} by {caller}",
         if archived { "archived" } else { "unarchived" },
-        caller.id
     );
     Ok(HttpResponse::Ok().json(SessionBody { session }))
 }

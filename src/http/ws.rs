@@ -6,10 +6,9 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::actors::connection::{Identity, WsConnection, MAX_FRAME_BYTES};
-use crate::actors::specialist::Specialist;
 use crate::auth::Caller;
 use crate::db;
-use crate::domain::{Role, SpecialistId, VisitorId};
+use crate::domain::{Role, VisitorId};
 use crate::error::{Error, Result};
 use crate::protocol::objects::{Audience, Session, SessionView};
 use crate::protocol::Frame;
@@ -33,7 +32,7 @@ async fn upgrade(
         .as_deref()
         .ok_or_else(|| Error::unauthorized("missing token"))?;
     let caller = Caller::authenticate(&state, token).await?;
-    if caller.role == Role::Bot {
+    if let Caller::Bot(_) = caller {
         return Err(Error::forbidden("bots use the HTTP API"));
     }
     let (identity, hello) = prepare(&state, caller, &req).await?;
@@ -58,32 +57,11 @@ async fn prepare(state: &AppState, caller: Caller, req: &HttpRequest) -> Result<
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if caller.role == Role::Visitor {
-        let id = VisitorId(caller.id);
-        let (visitor, sessions) = state
-            .db
-            .run(move |conn| {
-                let visitor = db::visitors::find(conn, id)?
-                    .ok_or_else(|| Error::unauthorized("unknown visitor"))?;
-                Ok((visitor, db::sessions::open_for_visitor(conn, id)?))
-            })
-            .await?;
-        let hello = hello(
-            caller.role,
-            serde_json::to_value(crate::protocol::objects::Visitor::from(visitor.clone())),
-            &sessions,
-            Audience::Visitor,
-        );
-        let identity = Identity {
-            caller,
-            name: visitor.name,
-            profile: None,
-            user_agent,
-            open_sessions: sessions.iter().map(|v| v.row.id).collect(),
-        };
-        return Ok((identity, hello));
-    }
-    let id = SpecialistId(caller.id);
+    let id = match caller {
+        Caller::Visitor(id) => return prepare_visitor(state, caller, id, user_agent).await,
+        Caller::Specialist(id) | Caller::Admin(id) => id,
+        Caller::Bot(_) => return Err(Error::forbidden("bots use the HTTP API")),
+    };
     let (specialist, sessions) = state
         .db
         .run(move |conn| {
@@ -92,14 +70,9 @@ async fn prepare(state: &AppState, caller: Caller, req: &HttpRequest) -> Result<
             Ok((specialist, db::sessions::active_for_specialist(conn, id)?))
         })
         .await?;
-    let status = match state
-        .registry
-        .specialists()
-        .get(&id)
-        .map(|addr| addr.clone())
-    {
+    let status = match state.specialists.get(id) {
         Some(addr) => addr
-            .send(crate::actors::specialist::GetStatus)
+            .send(crate::actors::messages::specialist::GetStatus)
             .await
             .unwrap_or(Status::Offline),
         None => Status::Offline,
@@ -120,15 +93,45 @@ async fn prepare(state: &AppState, caller: Caller, req: &HttpRequest) -> Result<
             serde_json::to_value(status).unwrap_or_default(),
         );
     }
-    let hello = hello(caller.role, me, &sessions, Audience::Staff);
+    let hello = hello(caller.role(), me, &sessions, Audience::Staff);
     // Start (or find) the specialist's actor now, so the connection can use it at once.
-    Specialist::get(state, profile.clone());
+    state.specialists.get_or_start(profile.clone());
     let identity = Identity {
         caller,
         name: Some(specialist.name),
         profile: Some(profile),
         user_agent,
         open_sessions: Vec::new(),
+    };
+    Ok((identity, hello))
+}
+
+async fn prepare_visitor(
+    state: &AppState,
+    caller: Caller,
+    id: VisitorId,
+    user_agent: Option<String>,
+) -> Result<(Identity, Frame)> {
+    let (visitor, sessions) = state
+        .db
+        .run(move |conn| {
+            let visitor = db::visitors::find(conn, id)?
+                .ok_or_else(|| Error::unauthorized("unknown visitor"))?;
+            Ok((visitor, db::sessions::open_for_visitor(conn, id)?))
+        })
+        .await?;
+    let hello = hello(
+        caller.role(),
+        serde_json::to_value(crate::protocol::objects::Visitor::from(visitor.clone())),
+        &sessions,
+        Audience::Visitor,
+    );
+    let identity = Identity {
+        caller,
+        name: visitor.name,
+        profile: None,
+        user_agent,
+        open_sessions: sessions.iter().map(|v| v.row.id).collect(),
     };
     Ok((identity, hello))
 }

@@ -1,31 +1,55 @@
 //! The routing rules of SPEC section 6 as plain data and functions, with no actors and
-//! no I/O, so every rule is unit-tested directly. The dispatcher actor owns one
-//! [`Router`] and applies the decisions it returns.
+//! no I/O, so every rule is unit-tested directly: the queue's order, the roster of
+//! specialists and their load, who fits and who is chosen, the offer lifecycle, and the
+//! wait estimate. The dispatcher actor holds these and applies what they decide.
 
 mod estimate;
+mod offers;
 mod queue;
 mod roster;
 
 pub use estimate::WaitEstimator;
+pub use offers::{check_pickup, check_transfer_target, Offer, Offers, Withdrawal};
 pub use queue::{Queue, Waiting};
 pub use roster::{Roster, SpecialistState, Status};
 
 use crate::domain::{SessionId, SpecialistId};
+
+/// Whether `specialist` has every skill and the language `session` needs, whatever
+/// their status and load.
+pub fn qualified(session: &Waiting, specialist: &SpecialistState) -> bool {
+    session
+        .skills
+        .iter()
+        .all(|skill| specialist.skills.contains(skill))
+        && session
+            .language
+            .as_ref()
+            .is_none_or(|language| specialist.languages.contains(language))
+}
 
 /// Whether `specialist` may be offered `session` now (SPEC section 6, "fits").
 pub fn fits(session: &Waiting, specialist: &SpecialistState) -> bool {
     specialist.status == Status::Online
         && specialist.has_free_slot()
         && session.target.is_none_or(|target| target == specialist.id)
-        && session
-            .skills
-            .iter()
-            .all(|skill| specialist.skills.contains(skill))
-        && session
-            .language
-            .as_ref()
-            .is_none_or(|language| specialist.languages.contains(language))
+        && qualified(session, specialist)
         && !session.declined.contains(&specialist.id)
+}
+
+/// Total and free chat slots of the online specialists qualified for `session`: what
+/// its wait estimate is based on.
+pub fn fitting_capacity(roster: &Roster, session: &Waiting) -> (usize, usize) {
+    roster
+        .iter()
+        .filter(|s| s.status == Status::Online && qualified(session, s))
+        .fold((0, 0), |(capacity, free), s| {
+            let used = s.open.len() + s.pending_offers;
+            (
+                capacity + s.max_concurrent_chats,
+                free + s.max_concurrent_chats.saturating_sub(used),
+            )
+        })
 }
 
 /// Among the specialists who fit, the one with the fewest open chats, then the one who
@@ -191,5 +215,21 @@ mod tests {
         let s_id = s.id;
         roster.upsert(s);
         assert_eq!(plan_offers(&queue, &mut roster), vec![(plain_id, s_id)]);
+    }
+
+    #[test]
+    fn capacity_counts_the_online_qualified_specialists_slots() {
+        let mut roster = Roster::default();
+        let mut busy = specialist(&["billing"], &["en"], 3);
+        busy.open.insert(SessionId::new());
+        roster.upsert(busy);
+        roster.upsert(specialist(&["billing"], &["en"], 2));
+        roster.upsert(specialist(&[], &["en"], 5));
+        let mut away = specialist(&["billing"], &["en"], 4);
+        away.status = Status::Away;
+        roster.upsert(away);
+        let mut session = waiting(Priority::Medium, 0);
+        session.skills = vec!["billing".into()];
+        assert_eq!(fitting_capacity(&roster, &session), (5, 4));
     }
 }

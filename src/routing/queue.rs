@@ -51,6 +51,14 @@ impl Waiting {
         }
     }
 
+    /// What routing needs to know about a session row.
+    pub fn of(row: &crate::db::sessions::ChatSession) -> Waiting {
+        let mut waiting = Waiting::new(row.id, row.visitor_id, row.priority, row.queued_at);
+        waiting.skills = row.skills.clone();
+        waiting.language = row.language.clone();
+        waiting
+    }
+
     fn key(&self) -> QueueKey {
         (Reverse(self.priority.rank()), self.queued_at, self.id)
     }

@@ -1,21 +1,19 @@
-//! Who is where: id → actor address lookups and the open connections of every visitor
-//! and specialist, shared by all handlers. Fan-out goes straight from the actor that
-//! decides to each connection's bounded outbox, without an extra actor hop.
+//! Who is connected: the open WebSocket connections of every visitor and specialist,
+//! shared by all handlers. Fan-out goes straight from the actor that decides to each
+//! connection's bounded outbox, without an extra actor hop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix::{Addr, Message, Recipient};
+use actix::{Message, Recipient};
 use actix_ws::CloseReason;
 use bytestring::ByteString;
 use dashmap::DashMap;
 use tokio::sync::mpsc::{self, error::TrySendError};
-use uuid::Uuid;
 
-use super::session::ChatSession;
-use super::specialist::Specialist;
-use crate::domain::{ParticipantType, SessionId, SpecialistId};
+pub use crate::domain::Peer;
+use crate::protocol::Frame;
 
 /// Frames a connection may have queued before it counts as too slow and is closed.
 pub const OUTBOX_CAPACITY: usize = 1024;
@@ -31,29 +29,6 @@ pub enum Outbound {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Overflowed;
-
-/// A visitor or a specialist (admins are specialists here) with live connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Peer {
-    pub kind: ParticipantType,
-    pub id: Uuid,
-}
-
-impl Peer {
-    pub fn visitor(id: Uuid) -> Peer {
-        Peer {
-            kind: ParticipantType::Visitor,
-            id,
-        }
-    }
-
-    pub fn specialist(id: Uuid) -> Peer {
-        Peer {
-            kind: ParticipantType::Specialist,
-            id,
-        }
-    }
-}
 
 /// A handle to one WebSocket connection's outbox. Every request's reply carries one,
 /// so a clone is one reference count (an actix address clone would allocate).
@@ -81,7 +56,7 @@ impl ConnectionHandle {
         }
     }
 
-    pub fn send_frame(&self, frame: &crate::protocol::Frame) {
+    pub fn send_frame(&self, frame: &Frame) {
         self.send(frame.to_text());
     }
 
@@ -95,23 +70,13 @@ impl ConnectionHandle {
 pub type Map<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
-pub struct Registry {
-    sessions: Map<SessionId, Addr<ChatSession>>,
-    specialists: Map<SpecialistId, Addr<Specialist>>,
+pub struct Connections {
     connections: Map<Peer, Vec<ConnectionHandle>>,
     /// When a peer's last connection closed; absent while connected or never seen.
     disconnected_at: Map<Peer, Instant>,
 }
 
-impl Registry {
-    pub fn sessions(&self) -> &Map<SessionId, Addr<ChatSession>> {
-        &self.sessions
-    }
-
-    pub fn specialists(&self) -> &Map<SpecialistId, Addr<Specialist>> {
-        &self.specialists
-    }
-
+impl Connections {
     /// Registers a connection; returns true when it is the peer's first.
     pub fn connect(&self, peer: Peer, connection: ConnectionHandle) -> bool {
         self.disconnected_at.remove(&peer);

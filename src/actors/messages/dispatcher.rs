@@ -1,0 +1,137 @@
+//! Messages to the `Dispatcher`, and the inbox of those a session sends it.
+
+use actix::{Message, Recipient};
+use uuid::Uuid;
+
+use crate::actors::connections::ConnectionHandle;
+use crate::actors::reply::Reply;
+use crate::conversation::Settlement;
+use crate::domain::{SessionId, SpecialistId};
+use crate::error::Result;
+use crate::protocol::objects::Session;
+use crate::protocol::server::{SpecialistCounts, WaitingEntry};
+use crate::routing::{SpecialistState, Status, Waiting};
+
+/// A new or re-queued waiting session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Enqueue {
+    pub waiting: Waiting,
+    pub session: Session,
+    /// The specialist whose slot the session held (after a transfer).
+    pub freed: Option<SpecialistId>,
+}
+
+/// Send the session's visitor their position now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TellPosition(pub SessionId);
+
+/// A specialist's profile and chosen status (from their `Specialist` actor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetAvailability {
+    pub profile: SpecialistState,
+    pub status: Status,
+}
+
+/// A specialist's console has been gone past the grace period.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SpecialistGone(pub SpecialistId);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AcceptOffer {
+    pub offer_id: Uuid,
+    pub specialist: SpecialistId,
+    pub reply: Reply,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DeclineOffer {
+    pub offer_id: Uuid,
+    pub specialist: SpecialistId,
+    pub reply: Reply,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Pickup {
+    pub session: SessionId,
+    pub specialist: SpecialistId,
+    pub reply: Reply,
+}
+
+/// How an `Assign` sent to a session turned out.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AssignmentSettled {
+    pub session: SessionId,
+    pub specialist: SpecialistId,
+    pub settlement: Settlement,
+}
+
+/// A session ended: it leaves the queue or frees its specialist's slot.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionClosed {
+    pub session: SessionId,
+    pub specialist: Option<SpecialistId>,
+    pub handled_secs: Option<f64>,
+}
+
+/// Whether a session may be transferred to this specialist now.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct CheckTransferTarget(pub SpecialistId);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WatchQueue {
+    pub connection: ConnectionHandle,
+    pub reference: Option<String>,
+}
+
+/// Stops snapshots to a connection; replies `queue.unwatched` when asked over WebSocket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UnwatchQueue {
+    pub connection_id: u64,
+    pub reply: Option<Reply>,
+}
+
+/// The open sessions of a specialist, for presence notices.
+#[derive(Message)]
+#[rtype(result = "Vec<SessionId>")]
+pub struct OpenSessionsOf(pub SpecialistId);
+
+/// A queue summary for the HTTP API.
+#[derive(Message)]
+#[rtype(result = "QueueSummary")]
+pub struct GetQueue;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueueSummary {
+    pub length: usize,
+    pub specialists_online: usize,
+    pub estimated_wait_secs: Option<u64>,
+    pub waiting: Vec<WaitingEntry>,
+}
+
+/// How many specialists are online and away right now, for the HTTP stats.
+#[derive(Message)]
+#[rtype(result = "SpecialistCounts")]
+pub struct CountSpecialists;
+
+/// What sessions tell the dispatcher, as recipients: a session holds these, not the
+/// dispatcher's address, so the session actor never depends on the dispatcher's.
+#[derive(Clone)]
+pub struct DispatcherInbox {
+    pub enqueue: Recipient<Enqueue>,
+    pub tell_position: Recipient<TellPosition>,
+    pub settled: Recipient<AssignmentSettled>,
+    pub closed: Recipient<SessionClosed>,
+    pub check_transfer: Recipient<CheckTransferTarget>,
+}

@@ -1,0 +1,696 @@
+//! ChatSession: one actor per open conversation, the single writer of its session. It
+//! holds the session's [`Conversation`], asks it what each request or event comes to,
+//! has Persistence commit the change, and only after the commit applies the effects: the
+//! requester gets its answer, every other connection of every participant the event.
+//!
+//! Every commit runs inside `ctx.wait`, so the next request starts only after the
+//! previous commit has answered. That makes `seq` trivially gap-free (it only advances
+//! on success) while group commit still merges the writes of many sessions. The actor
+//! is started lazily from the database and stops when idle; nothing in it is needed to
+//! survive a restart.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::{DateTime, SubsecRound, Utc};
+use futures_util::future::Either;
+use uuid::Uuid;
+
+use super::{commit, load};
+use crate::actors::connections::{Connections, Map};
+use crate::actors::messages::dispatcher::{
+    AssignmentSettled, CheckTransferTarget, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
+};
+use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
+use crate::actors::messages::session::{
+    Abandon, Assign, Command, DeliverScheduled, ParticipantPresence, PresentOffer, ReturnToQueue,
+    SetArchived, SetTags,
+};
+use crate::actors::persistence::{Persistence, Transact};
+use crate::actors::reply::Reply;
+use crate::conversation::{
+    Answer, Conversation, Decision, Effect, FileToSend, PageAnswer, Peers, Query, QueueNotice,
+    Requeue, Settlement, Step, Stored, RESUME_LIMIT,
+};
+use crate::db::{self, messages::Page, Db};
+use crate::domain::{SessionId, SessionStatus, SpecialistId};
+use crate::error::{Error, Result};
+use crate::protocol::objects::{Audience, Message, Participant, SessionView};
+use crate::protocol::Frame;
+use crate::webhooks::Webhooks;
+
+const TYPING_EXPIRES: Duration = Duration::from_secs(6);
+const IDLE_STOP: Duration = Duration::from_secs(600);
+
+/// What every session actor works with.
+pub struct SessionContext {
+    pub db: Db,
+    pub persistence: Persistence,
+    pub connections: Arc<Connections>,
+    pub webhooks: Arc<Webhooks>,
+    pub dispatcher: DispatcherInbox,
+    pub scheduler: SchedulerInbox,
+}
+
+/// The running session actors by id: finds a session's actor, or starts it.
+#[derive(Clone)]
+pub struct Sessions(Arc<Directory>);
+
+struct Directory {
+    running: Map<SessionId, Addr<ChatSession>>,
+    context: SessionContext,
+}
+
+impl Sessions {
+    pub fn new(context: SessionContext) -> Sessions {
+        Sessions(Arc::new(Directory {
+            running: Map::default(),
+            context,
+        }))
+    }
+
+    fn context(&self) -> &SessionContext {
+        &self.0.context
+    }
+
+    /// Sends `msg` to the session's actor, restoring the actor from the database if it
+    /// is not running. The address is used where it is stored: cloning an actix address
+    /// allocates, and this runs for every frame of a conversation.
+    pub fn tell<M>(&self, id: SessionId, msg: M)
+    where
+        M: actix::Message + Send + 'static,
+        M::Result: Send,
+        ChatSession: Handler<M>,
+    {
+        match self.0.running.get(&id) {
+            Some(session) => session.do_send(msg),
+            None => self.running(id, None).do_send(msg),
+        }
+    }
+
+    /// A conversation was just stored, or found open when a visitor started one: its
+    /// actor starts with the view (nothing to load), and a new one joins the queue.
+    pub fn opened(&self, view: SessionView) {
+        let id = view.row.id;
+        let fresh = view.row.status == SessionStatus::Waiting && !self.0.running.contains_key(&id);
+        let waiting = view.row.status == SessionStatus::Waiting;
+        let enqueue = Enqueue {
+            waiting: crate::routing::Waiting::of(&view.row),
+            session: crate::protocol::objects::Session::for_audience(&view, Audience::Staff),
+            freed: None,
+        };
+        self.running(id, Some(view));
+        let dispatcher = &self.context().dispatcher;
+        if fresh {
+            dispatcher.enqueue.do_send(enqueue);
+        } else if waiting {
+            dispatcher.tell_position.do_send(TellPosition(id));
+        }
+    }
+
+    /// The running actor of session `id`, started first (with `view`, or to load the
+    /// session itself) when there is none.
+    fn running(
+        &self,
+        id: SessionId,
+        view: Option<SessionView>,
+    ) -> dashmap::mapref::one::RefMut<'_, SessionId, Addr<ChatSession>> {
+        self.0.running.entry(id).or_insert_with(|| {
+            ChatSession {
+                sessions: self.clone(),
+                id,
+                loaded: view.is_some(),
+                conversation: view.map(Conversation::new),
+                typing: HashMap::new(),
+                last_activity: Instant::now(),
+            }
+            .start()
+        })
+    }
+
+    fn forget(&self, id: SessionId, addr: &Addr<ChatSession>) {
+        self.0.running.remove_if(&id, |_, running| running == addr);
+    }
+}
+
+pub struct ChatSession {
+    sessions: Sessions,
+    id: SessionId,
+    /// Whether loading has finished; `conversation` is `None` before, and after for a
+    /// session that does not exist.
+    loaded: bool,
+    conversation: Option<Conversation>,
+    typing: HashMap<Uuid, SpawnHandle>,
+    last_activity: Instant,
+}
+
+/// Now, to the microsecond Postgres keeps, so what the actor holds equals what it stored.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+impl ChatSession {
+    fn context(&self) -> &SessionContext {
+        self.sessions.context()
+    }
+
+    /// The conversation, or why a request cannot be served by this actor right now.
+    fn available(&mut self) -> Result<&Conversation> {
+        self.last_activity = Instant::now();
+        if !self.loaded {
+            return Err(Error::internal("session unavailable, please retry"));
+        }
+        self.conversation
+            .as_ref()
+            .ok_or_else(|| Error::not_found("no such session"))
+    }
+
+    fn perform(&mut self, step: Step, reply: Option<Reply>, ctx: &mut Context<Self>) {
+        match step {
+            Step::Done(effects) => self.apply(effects, reply, ctx),
+            Step::Commit(decision) => self.commit(decision, reply, ctx, |_| {}),
+            Step::CheckTarget { target, decision } => {
+                self.check_target(target, decision, reply, ctx)
+            }
+            Step::Read(query) => self.read(query, reply, ctx),
+            Step::Typing { from, is_typing } => self.typing(from, is_typing, ctx),
+        }
+    }
+
+    /// Commits the decision with the mailbox paused, so writes of this session never
+    /// overlap, then applies its effects. `settled` learns whether the change was taken
+    /// (or refused) rather than failed.
+    fn commit(
+        &mut self,
+        decision: Decision,
+        reply: Option<Reply>,
+        ctx: &mut Context<Self>,
+        settled: impl FnOnce(Result<(), &Error>) + 'static,
+    ) {
+        let Decision { change, then } = decision;
+        let persistence = &self.context().persistence;
+        let stored = if change.only_appends() {
+            let appended = persistence.append(change.messages);
+            Either::Left(async move { appended.await.map(|()| Ok(Stored::default())) })
+        } else {
+            let webhooks = self.context().webhooks.clone();
+            let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change));
+            Either::Right(persistence.transact(work))
+        };
+        ctx.wait(stored.into_actor(self).map(move |result, this, ctx| {
+            let (outcome, effects) = match result {
+                Ok(Ok(stored)) => (
+                    Ok(()),
+                    this.conversation
+                        .as_mut()
+                        .map(|c| c.committed(then, stored)),
+                ),
+                Ok(Err(refused)) => (
+                    Ok(()),
+                    this.conversation.as_ref().map(|c| c.failed(&then, refused)),
+                ),
+                Err(error) => (
+                    Err(error.clone()),
+                    this.conversation.as_ref().map(|c| c.failed(&then, error)),
+                ),
+            };
+            settled(outcome.as_ref().map(|_| ()));
+            this.apply(effects.unwrap_or_default(), reply, ctx);
+        }));
+    }
+
+    /// A transfer to a named colleague: the dispatcher says whether they can take it.
+    fn check_target(
+        &mut self,
+        target: SpecialistId,
+        decision: Decision,
+        reply: Option<Reply>,
+        ctx: &mut Context<Self>,
+    ) {
+        let check = self
+            .context()
+            .dispatcher
+            .check_transfer
+            .send(CheckTransferTarget(target));
+        ctx.wait(check.into_actor(self).map(move |checked, this, ctx| {
+            match checked.unwrap_or_else(|e| Err(Error::internal(e))) {
+                Ok(()) => this.commit(decision, reply, ctx, |_| {}),
+                Err(error) => this.apply(vec![Effect::Refuse(error)], reply, ctx),
+            }
+        }));
+    }
+
+    /// Applies effects in order. The requester's answer goes to `reply`; fan-out skips
+    /// the requester's connection, which has its answer.
+    fn apply(&mut self, effects: Vec<Effect>, mut reply: Option<Reply>, ctx: &mut Context<Self>) {
+        let skip = reply.as_ref().and_then(Reply::connection_id);
+        let mut effects = effects.into_iter();
+        while let Some(effect) = effects.next() {
+            match effect {
+                Effect::Answer(answer) => {
+                    if let Some(reply) = reply.take() {
+                        reply.answer(self.id, answer);
+                    }
+                }
+                Effect::Refuse(error) => {
+                    if let Some(reply) = reply.take() {
+                        reply.err(error);
+                    }
+                }
+                Effect::Deliver { frame, to } => self.deliver(&frame, to, skip),
+                Effect::Announce { frame, to } => self.deliver(&frame, to, None),
+                Effect::AnswerWithTranscript => {
+                    let Some(reply) = reply.take() else { continue };
+                    // The mailbox waits so no message of the conversation overtakes it.
+                    let rest: Vec<Effect> = effects.collect();
+                    let transcript = self.messages(Page::After(0), RESUME_LIMIT, true);
+                    ctx.wait(transcript.into_actor(self).map(move |result, this, ctx| {
+                        match (result, this.conversation.as_ref()) {
+                            (Ok((messages, has_more)), Some(conversation)) => {
+                                let session = conversation.session_for(Audience::Staff);
+                                reply.answer(
+                                    this.id,
+                                    Answer::State {
+                                        session,
+                                        messages,
+                                        has_more,
+                                    },
+                                );
+                            }
+                            (Err(error), _) => reply.err(error),
+                            (Ok(_), None) => {}
+                        }
+                        this.apply(rest, None, ctx);
+                    }));
+                    return;
+                }
+                Effect::Queue(notice) => self.notify_queue(notice),
+                Effect::Schedule { id, send_at } => {
+                    let session = self.id;
+                    let schedule = Schedule {
+                        id,
+                        session,
+                        send_at,
+                    };
+                    self.context().scheduler.schedule.do_send(schedule);
+                }
+                Effect::Forget(ids) => self.context().scheduler.forget.do_send(Forget(ids)),
+            }
+        }
+    }
+
+    fn deliver(&self, frame: &Frame, to: Peers, skip: Option<u64>) {
+        let text = frame.to_text();
+        for peer in to.iter() {
+            self.context().connections.send_to(peer, &text, skip);
+        }
+    }
+
+    fn notify_queue(&self, notice: QueueNotice) {
+        let dispatcher = &self.context().dispatcher;
+        let session = self.id;
+        match notice {
+            QueueNotice::Enqueue {
+                waiting,
+                session,
+                freed,
+            } => dispatcher.enqueue.do_send(Enqueue {
+                waiting,
+                session,
+                freed,
+            }),
+            QueueNotice::Closed {
+                specialist,
+                handled_secs,
+            } => dispatcher.closed.do_send(SessionClosed {
+                session,
+                specialist,
+                handled_secs,
+            }),
+            QueueNotice::Settled {
+                specialist,
+                settlement,
+            } => dispatcher.settled.do_send(AssignmentSettled {
+                session,
+                specialist,
+                settlement,
+            }),
+        }
+    }
+
+    /// Answers from the database, off the actor's critical path.
+    fn read(&mut self, query: Query, reply: Option<Reply>, ctx: &mut Context<Self>) {
+        let Some(reply) = reply else { return };
+        let id = self.id;
+        match query {
+            Query::Page {
+                page,
+                limit,
+                with_notes,
+                answer,
+            } => {
+                let messages = self.messages(page, limit, with_notes);
+                ctx.spawn(
+                    async move {
+                        let (messages, has_more) = messages.await?;
+                        Ok(match answer {
+                            PageAnswer::State(session) => Answer::State {
+                                session: *session,
+                                messages,
+                                has_more,
+                            },
+                            PageAnswer::History => Answer::History { messages, has_more },
+                        })
+                    }
+                    .into_actor(self)
+                    .map(move |result: Result<Answer>, _, _| match result {
+                        Ok(answer) => reply.answer(id, answer),
+                        Err(error) => reply.err(error),
+                    }),
+                );
+            }
+            Query::Resent { seq } => {
+                let original = self.messages(Page::After(seq - 1), 1, true);
+                ctx.spawn(original.into_actor(self).map(move |result, _, _| {
+                    let found = result.and_then(|(mut page, _)| {
+                        page.pop()
+                            .filter(|message| message.seq == seq)
+                            .ok_or_else(|| Error::internal("acknowledged message missing"))
+                    });
+                    match found {
+                        Ok(message) => reply.answer(id, Answer::Sent(message)),
+                        Err(error) => reply.err(error),
+                    }
+                }));
+            }
+        }
+    }
+
+    /// A page of messages, with or without notes.
+    fn messages(
+        &self,
+        page: Page,
+        limit: i64,
+        with_notes: bool,
+    ) -> impl std::future::Future<Output = Result<(Vec<Message>, bool)>> + 'static {
+        let id = self.id;
+        let db = self.context().db.clone();
+        async move {
+            let (rows, has_more) = db
+                .run(move |conn| Ok(db::messages::page(conn, id, page, limit, with_notes)?))
+                .await?;
+            Ok((rows.iter().map(Message::from_stored).collect(), has_more))
+        }
+    }
+
+    /// Typing lasts until told otherwise or [`TYPING_EXPIRES`] passes.
+    fn typing(&mut self, from: Participant, is_typing: bool, ctx: &mut Context<Self>) {
+        let Some(typist) = from.id else { return };
+        if let Some(handle) = self.typing.remove(&typist) {
+            ctx.cancel_future(handle);
+        }
+        self.tell_typing(&from, is_typing, ctx);
+        if is_typing {
+            let handle = ctx.run_later(TYPING_EXPIRES, move |this, ctx| {
+                this.typing.remove(&typist);
+                this.tell_typing(&from, false, ctx);
+            });
+            self.typing.insert(typist, handle);
+        }
+    }
+
+    fn tell_typing(&mut self, from: &Participant, is_typing: bool, ctx: &mut Context<Self>) {
+        if let Some(conversation) = self.conversation.as_ref() {
+            let effect = conversation.typing(from, is_typing);
+            self.apply(vec![effect], None, ctx);
+        }
+    }
+
+    /// A due scheduled message: read its row (and whether its file can still be sent),
+    /// then send or cancel it as the conversation decides.
+    fn deliver_scheduled(&mut self, msg: DeliverScheduled, ctx: &mut Context<Self>) {
+        let DeliverScheduled {
+            id: scheduled,
+            done,
+        } = msg;
+        let session = self.id;
+        let db = self.context().db.clone();
+        let lookup = async move {
+            db.run(move |conn| {
+                let Some(pending) = db::scheduled_messages::find(conn, scheduled)? else {
+                    return Ok(None);
+                };
+                let sendable = match pending.attachment_id {
+                    Some(attachment) => {
+                        let uploader = Some(pending.specialist_id.0);
+                        let file = FileToSend {
+                            attachment,
+                            uploader,
+                        };
+                        match commit::file_to_send(conn, session, file) {
+                            Err(error) if error.is_refusal() => false,
+                            checked => checked.map(|_| true)?,
+                        }
+                    }
+                    None => true,
+                };
+                Ok(Some((pending, sendable)))
+            })
+            .await
+        };
+        ctx.wait(lookup.into_actor(self).map(move |result, this, ctx| {
+            let found = match result {
+                Ok(found) => found,
+                Err(error) => {
+                    log::warn!("session {session}: scheduled {scheduled} not read: {error}");
+                    let _ = done.send(false);
+                    return;
+                }
+            };
+            let decision = found.zip(this.conversation.as_ref()).and_then(
+                |((pending, sendable), conversation)| {
+                    conversation.deliver_scheduled(pending, sendable, now())
+                },
+            );
+            let Some(decision) = decision else {
+                let _ = done.send(true);
+                return;
+            };
+            let cancelled = matches!(
+                decision.then,
+                crate::conversation::Then::ScheduledCancelled(_)
+            );
+            this.commit(decision, None, ctx, move |result| {
+                match result {
+                    Ok(()) if cancelled => log::info!(
+                        "session {session}: scheduled message {scheduled} cancelled, \
+                         the session is no longer its specialist's"
+                    ),
+                    Ok(()) => log::debug!("session {session}: scheduled message {scheduled} sent"),
+                    Err(error) => log::warn!(
+                        "session {session}: scheduled message {scheduled} not sent: {}",
+                        error.message
+                    ),
+                }
+                let _ = done.send(result.is_ok());
+            });
+        }));
+    }
+}
+
+impl Actor for ChatSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(Duration::from_secs(60), |this, ctx| {
+            if this.last_activity.elapsed() > IDLE_STOP {
+                ctx.stop();
+            }
+        });
+        if self.loaded {
+            return;
+        }
+        let id = self.id;
+        let db = self.context().db.clone();
+        let restore = async move { db.run(move |conn| load::restore(conn, id)).await };
+        ctx.wait(
+            restore
+                .into_actor(self)
+                .map(move |result, this, ctx| match result {
+                    Ok(restored) => {
+                        this.loaded = true;
+                        this.conversation = restored.map(Conversation::restore);
+                        if this.conversation.is_none() {
+                            // Unknown id: answer what is queued with not_found, then go.
+                            ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+                        }
+                    }
+                    Err(error) => {
+                        // Could not load (database away): refuse what is queued and let
+                        // the next request start a fresh attempt.
+                        log::warn!("session {id}: could not load: {}", error.message);
+                        this.sessions.forget(id, &ctx.address());
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        self.sessions.forget(self.id, &ctx.address());
+        Running::Stop
+    }
+}
+
+impl Handler<Command> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Command, ctx: &mut Context<Self>) {
+        let Command {
+            caller,
+            name,
+            reply,
+            command,
+        } = msg;
+        let step = match self.available() {
+            Ok(conversation) => conversation.handle(&caller, name, command, now()),
+            Err(error) => Step::refuse(error),
+        };
+        self.perform(step, Some(reply), ctx);
+    }
+}
+
+impl Handler<SetTags> for ChatSession {
+    type Result = ();
+
+    /// Tags are stored, then the in-memory view (which every later session object is
+    /// built from) takes them, then every specialist connection in the session hears of
+    /// it. Inside `ctx.wait`, so two changes cannot land in the opposite order.
+    fn handle(&mut self, msg: SetTags, ctx: &mut Context<Self>) {
+        let step = match self.available() {
+            Ok(conversation) => conversation.tag(&msg.caller, msg.tags),
+            Err(error) => Step::refuse(error),
+        };
+        self.perform(step, Some(msg.reply), ctx);
+    }
+}
+
+impl Handler<SetArchived> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetArchived, ctx: &mut Context<Self>) {
+        let step = match self.available() {
+            Ok(conversation) => conversation.archive(&msg.caller, msg.archived, now()),
+            Err(error) => Step::refuse(error),
+        };
+        self.perform(step, Some(msg.reply), ctx);
+    }
+}
+
+impl Handler<DeliverScheduled> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: DeliverScheduled, ctx: &mut Context<Self>) {
+        self.last_activity = Instant::now();
+        if !self.loaded {
+            // Dropping `done` has the scheduler try again.
+            return;
+        }
+        self.deliver_scheduled(msg, ctx);
+    }
+}
+
+impl Handler<PresentOffer> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, offer: PresentOffer, ctx: &mut Context<Self>) {
+        let Some(conversation) = self.conversation.as_ref() else {
+            return;
+        };
+        let (peer, frame, change) =
+            conversation.offer(offer.offer_id, offer.specialist, offer.expires_at);
+        self.context()
+            .connections
+            .send_to(peer, &frame.to_text(), None);
+        let id = self.id;
+        let webhooks = self.context().webhooks.clone();
+        let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change));
+        let recorded = self.context().persistence.transact(work);
+        ctx.spawn(
+            async move {
+                if let Err(error) = recorded.await {
+                    log::warn!("session {id}: offer not recorded: {}", error.message);
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Handler<Assign> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, assign: Assign, ctx: &mut Context<Self>) {
+        self.last_activity = Instant::now();
+        let requested = assign.reply.is_some();
+        let step = match self.conversation.as_ref() {
+            Some(conversation) => {
+                conversation.assign(assign.specialist, assign.specialist_name, requested, now())
+            }
+            None => Step::Done(vec![
+                Effect::Refuse(Error::conflict("the session is no longer waiting")),
+                Effect::Queue(QueueNotice::Settled {
+                    specialist: assign.specialist,
+                    settlement: Settlement::NoLongerWaiting,
+                }),
+            ]),
+        };
+        self.perform(step, assign.reply, ctx);
+    }
+}
+
+impl Handler<Abandon> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, _: Abandon, ctx: &mut Context<Self>) {
+        let Some(decision) = self.conversation.as_ref().and_then(|c| c.abandon(now())) else {
+            return;
+        };
+        let id = self.id;
+        self.commit(decision, None, ctx, move |result| match result {
+            Ok(()) => log::info!("session {id} abandoned"),
+            Err(error) => log::warn!("session {id}: abandonment not stored: {}", error.message),
+        });
+    }
+}
+
+impl Handler<ReturnToQueue> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReturnToQueue, ctx: &mut Context<Self>) {
+        let why = Requeue::SpecialistGone(msg.specialist);
+        if let Some(decision) = self
+            .conversation
+            .as_ref()
+            .and_then(|c| c.requeue(why, now()))
+        {
+            self.commit(decision, None, ctx, |_| {});
+        }
+    }
+}
+
+impl Handler<ParticipantPresence> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: ParticipantPresence, ctx: &mut Context<Self>) {
+        let effect = self
+            .conversation
+            .as_ref()
+            .and_then(|c| c.presence(&msg.participant, msg.online));
+        if let Some(effect) = effect {
+            self.apply(vec![effect], None, ctx);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Restoring a conversation from the database when its actor starts: everything a
+//! `Conversation` holds, read in one go.
+
+use diesel::PgConnection;
+
+use crate::conversation::{Restored, RECENT};
+use crate::db::{self, messages::Page};
+use crate::domain::SessionId;
+use crate::error::Result;
+use crate::protocol::objects::Message;
+
+/// The conversation of session `id`, or `None` when there is no such session.
+pub fn restore(conn: &mut PgConnection, id: SessionId) -> Result<Option<Restored>> {
+    let Some(view) = db::sessions::find_view(conn, id)? else {
+        return Ok(None);
+    };
+    let (recent, _) = db::messages::page(conn, id, Page::Before(i32::MAX), RECENT as i64, true)?;
+    Ok(Some(Restored {
+        keys: db::messages::client_keys(conn, id)?,
+        recent: recent.iter().map(Message::from_stored).collect(),
+        read: db::read_cursors::for_session(conn, id)?,
+        took_part: db::sessions::participants(conn, id)?,
+        view,
+    }))
+}

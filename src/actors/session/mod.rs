@@ -1,0 +1,12 @@
+//! The `ChatSession` actor and what it needs: the directory that finds or starts a
+//! session's actor, the one function that commits a conversation's change, loading, and
+//! a visitor's start.
+
+mod actor;
+mod commit;
+mod load;
+mod start;
+
+pub use actor::{ChatSession, SessionContext, Sessions};
+pub use commit::{create, file_to_send};
+pub use start::start;

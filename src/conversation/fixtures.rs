@@ -1,0 +1,159 @@
+//! Conversations to test the rules on, without a database.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+pub use super::command::SessionCommand;
+pub use super::decision::Stored;
+use super::state::{Conversation, Restored};
+pub use super::step::{Decision, Step};
+use crate::auth::Caller;
+use crate::db;
+use crate::domain::{
+    AttachmentId, MessageId, MessageKind, ParticipantType, Priority, SessionId, SessionStatus,
+    SpecialistId, VisitorId,
+};
+pub use crate::error::ErrorCode;
+use crate::protocol::objects::{Message, Participant, SessionView};
+
+/// A fixed clock, so times can be compared exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
+}
+
+pub fn with_status(status: SessionStatus) -> Conversation {
+    let specialist = (status != SessionStatus::Waiting).then(SpecialistId::new);
+    let visitor = VisitorId::new();
+    let row = db::sessions::ChatSession {
+        id: SessionId::new(),
+        number: 42,
+        visitor_id: visitor,
+        specialist_id: specialist,
+        created_by_bot_id: None,
+        status,
+        priority: Priority::Medium,
+        intent: None,
+        language: None,
+        skills: vec![],
+        page_url: None,
+        user_agent: None,
+        metadata: serde_json::json!({}),
+        created_at: now(),
+        queued_at: now(),
+        assigned_at: specialist.map(|_| now()),
+        first_response_at: None,
+        ended_at: None,
+        ended_by: None,
+        ended_by_id: None,
+        end_reason: None,
+        last_seq: 0,
+        rating: None,
+        feedback: None,
+        rated_at: None,
+        archived_at: None,
+    };
+    let visitor = db::visitors::Visitor {
+        id: visitor,
+        external_id: None,
+        name: Some("Ann".into()),
+        email: Some("ann@example.com".into()),
+        phone: None,
+        created_at: now(),
+    };
+    Conversation::new(SessionView {
+        row,
+        visitor,
+        specialist_name: specialist.map(|_| "Sam".into()),
+        tags: vec![],
+    })
+}
+
+pub fn active() -> Conversation {
+    with_status(SessionStatus::Active)
+}
+
+pub fn waiting_conversation() -> Conversation {
+    with_status(SessionStatus::Waiting)
+}
+
+/// An active conversation with `count` visitor messages, restored as an actor would be.
+pub fn with_messages(count: i32) -> Conversation {
+    let conversation = active();
+    let mut view = conversation.view;
+    view.row.last_seq = count;
+    let recent = (1..=count)
+        .map(|seq| {
+            let row = db::messages::Message {
+                id: MessageId::new(),
+                session_id: view.row.id,
+                seq,
+                sender_type: ParticipantType::Visitor,
+                sender_id: Some(view.row.visitor_id.0),
+                kind: MessageKind::Text,
+                body: format!("message {seq}"),
+                attachment_id: None,
+                client_msg_id: Some(format!("k{seq}")),
+                created_at: now(),
+            };
+            Message::from_row(&row, None)
+        })
+        .collect();
+    Conversation::restore(Restored {
+        took_part: view.row.specialist_id.into_iter().collect(),
+        view,
+        keys: vec![],
+        recent,
+        read: vec![],
+    })
+}
+
+pub fn visitor_of(conversation: &Conversation) -> Caller {
+    Caller::Visitor(conversation.row().visitor_id)
+}
+
+pub fn specialist_of(conversation: &Conversation) -> Caller {
+    Caller::Specialist(conversation.row().specialist_id.expect("assigned"))
+}
+
+pub fn participant(caller: &Caller) -> Participant {
+    let kind = match caller {
+        Caller::Visitor(_) => ParticipantType::Visitor,
+        Caller::Bot(_) => ParticipantType::Bot,
+        Caller::Specialist(_) | Caller::Admin(_) => ParticipantType::Specialist,
+    };
+    Participant {
+        kind,
+        id: Some(caller.uuid()),
+        name: None,
+    }
+}
+
+pub fn attachment_row(id: AttachmentId, session: SessionId) -> db::attachments::Attachment {
+    db::attachments::Attachment {
+        id,
+        session_id: session,
+        uploaded_by: uuid::Uuid::new_v4(),
+        file_name: "receipt.pdf".into(),
+        content_type: "application/pdf".into(),
+        size_bytes: 10,
+        sha256: String::new(),
+        storage_key: "key".into(),
+        created_at: now(),
+    }
+}
+
+pub fn commit_of(step: Step) -> Decision {
+    match step {
+        Step::Commit(decision) => decision,
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+pub fn assert_refused(step: Step, code: ErrorCode) {
+    match step {
+        Step::Done(effects) => match &effects[..] {
+            [super::decision::Effect::Refuse(error)] => assert_eq!(error.code, code, "{error:?}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        },
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -1,0 +1,543 @@
+//! Transitions that add messages: a participant's message (text or file), a resend of one
+//! already stored, a specialist's note, a message scheduled for later and its delivery.
+
+use chrono::{DateTime, Utc};
+
+use super::decision::{Answer, Change, Effect, FileToSend, ScheduledUpdate, Stored};
+use super::state::Conversation;
+use super::step::{Decision, Query, Step, Then};
+use crate::db::{self, scheduled_messages::ScheduledMessage, sessions::SessionChanges};
+use crate::domain::{
+    Body, ClientMsgId, Content, MessageId, MessageKind, ParticipantType, ScheduledState, SendAt,
+    SessionStatus, SpecialistId,
+};
+use crate::protocol::objects::{Attachment, Message, Participant};
+
+impl Conversation {
+    /// `message.send`: a resend answers with the original ack; anything else is stored,
+    /// acknowledged and delivered. A specialist's first message also stamps the session's
+    /// first response.
+    pub(super) fn send(
+        &self,
+        sender: Participant,
+        client_msg_id: Option<ClientMsgId>,
+        content: Content,
+        now: DateTime<Utc>,
+    ) -> Step {
+        if let Some(key) = &client_msg_id {
+            if let Some(seq) = self.sent.get(&(sender.id, key.as_str().to_owned())) {
+                return self.resend(*seq);
+            }
+        }
+        let file = content.attachment().map(|attachment| FileToSend {
+            attachment,
+            uploader: sender.id,
+        });
+        let kind = if file.is_some() {
+            MessageKind::File
+        } else {
+            MessageKind::Text
+        };
+        let mut row = self.new_row(&sender, kind, content.into_text(), now);
+        row.client_msg_id = client_msg_id.map(ClientMsgId::into_inner);
+        row.attachment_id = file.map(|f| f.attachment);
+        let mut change = Change::new(self.id());
+        change.file = file;
+        if sender.kind == ParticipantType::Specialist {
+            change.row = self.first_response(now);
+        }
+        let message = Message::from_row(&row, sender.name);
+        change.messages.push(row);
+        Step::Commit(Decision {
+            change,
+            then: Then::Appended {
+                message: Box::new(message),
+                acknowledge: true,
+                staff_only: false,
+            },
+        })
+    }
+
+    fn resend(&self, seq: i32) -> Step {
+        match self.recent.iter().find(|m| m.seq == seq) {
+            Some(message) => Step::Done(vec![Effect::Answer(Answer::Sent(message.clone()))]),
+            None => Step::Read(Query::Resent { seq }),
+        }
+    }
+
+    /// `note.add`: a message only staff ever see.
+    pub(super) fn note(&self, sender: Participant, body: Body, now: DateTime<Utc>) -> Step {
+        let row = self.new_row(&sender, MessageKind::Note, body.into_inner(), now);
+        let message = Message::from_row(&row, sender.name);
+        let mut change = Change::new(self.id());
+        change.messages.push(row);
+        Step::Commit(Decision {
+            change,
+            then: Then::Appended {
+                message: Box::new(message),
+                acknowledge: true,
+                staff_only: true,
+            },
+        })
+    }
+
+    /// `message.send` with `send_at`: stored for later. A resend of the same request
+    /// (same `client_msg_id`) answers with the row stored the first time.
+    pub(super) fn schedule(
+        &self,
+        author: SpecialistId,
+        client_msg_id: ClientMsgId,
+        content: Content,
+        send_at: SendAt,
+        now: DateTime<Utc>,
+    ) -> Step {
+        let attachment = content.attachment();
+        let mut change = Change::new(self.id());
+        change.file = attachment.map(|attachment| FileToSend {
+            attachment,
+            uploader: Some(author.0),
+        });
+        change.new_scheduled = Some(ScheduledMessage {
+            id: crate::domain::ScheduledId::new(),
+            session_id: self.id(),
+            specialist_id: author,
+            body: content.into_text(),
+            attachment_id: attachment,
+            client_msg_id: client_msg_id.into_inner(),
+            send_at: send_at.at(),
+            state: ScheduledState::Pending,
+            created_at: now,
+            sent_at: None,
+            cancelled_at: None,
+            message_seq: None,
+        });
+        Step::Commit(Decision {
+            change,
+            then: Then::Scheduled,
+        })
+    }
+
+    /// A scheduled message has come due. It is sent as an ordinary message of its
+    /// specialist while the session is active and still theirs and its file can still be
+    /// sent (`file_sendable`); otherwise it is cancelled. `None`: it is no longer pending.
+    pub fn deliver_scheduled(
+        &self,
+        pending: ScheduledMessage,
+        file_sendable: bool,
+        now: DateTime<Utc>,
+    ) -> Option<Decision> {
+        if pending.state != ScheduledState::Pending {
+            return None;
+        }
+        let row = self.row();
+        let current = row
+            .specialist_id
+            .filter(|_| row.status == SessionStatus::Active);
+        let mut change = Change::new(self.id());
+        if current != Some(pending.specialist_id) || !file_sendable {
+            change.scheduled = Some(ScheduledUpdate::Cancelled(pending.id));
+            return Some(Decision {
+                change,
+                then: Then::ScheduledCancelled(pending.id),
+            });
+        }
+        let sender = Participant {
+            kind: ParticipantType::Specialist,
+            id: Some(pending.specialist_id.0),
+            name: self.view.specialist_name.clone(),
+        };
+        let kind = match pending.attachment_id {
+            Some(_) => MessageKind::File,
+            None => MessageKind::Text,
+        };
+        let mut message = self.new_row(&sender, kind, pending.body, now);
+        message.attachment_id = pending.attachment_id;
+        // Derived from the row, so the message is recognisably this row's.
+        message.client_msg_id = Some(format!("scheduled-{}", pending.id));
+        change.file = pending.attachment_id.map(|attachment| FileToSend {
+            attachment,
+            uploader: sender.id,
+        });
+        change.scheduled = Some(ScheduledUpdate::Sent {
+            id: pending.id,
+            seq: message.seq,
+            at: now,
+        });
+        change.row = self.first_response(now);
+        let wire = Message::from_row(&message, sender.name);
+        change.messages.push(message);
+        Some(Decision {
+            change,
+            then: Then::Appended {
+                message: Box::new(wire),
+                acknowledge: false,
+                staff_only: false,
+            },
+        })
+    }
+
+    pub(super) fn appended(
+        &mut self,
+        mut message: Message,
+        acknowledge: bool,
+        staff_only: bool,
+        stored: Stored,
+    ) -> Vec<Effect> {
+        message.attachment = stored.file.as_ref().map(Attachment::from);
+        match stored.row {
+            Some(row) => self.apply_row(row),
+            None => self.view.row.last_seq = message.seq,
+        }
+        let to = if staff_only {
+            self.staff()
+        } else {
+            self.everyone()
+        };
+        self.remember(message.clone());
+        let mut effects = Vec::with_capacity(2);
+        if acknowledge {
+            effects.push(Effect::Answer(Answer::Sent(message.clone())));
+        }
+        effects.push(Effect::Deliver {
+            frame: crate::protocol::Frame::MessageNew { message },
+            to,
+        });
+        effects
+    }
+
+    pub(super) fn scheduled(&mut self, stored: Stored) -> Vec<Effect> {
+        let Some(row) = stored.scheduled else {
+            return vec![];
+        };
+        let mut effects = Vec::with_capacity(2);
+        if row.state == ScheduledState::Pending {
+            effects.push(Effect::Schedule {
+                id: row.id,
+                send_at: row.send_at,
+            });
+        }
+        effects.push(Effect::Answer(Answer::Scheduled {
+            id: row.id,
+            send_at: row.send_at,
+        }));
+        effects
+    }
+
+    /// The next message of the conversation, from `sender`.
+    pub(super) fn new_row(
+        &self,
+        sender: &Participant,
+        kind: MessageKind,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> db::messages::Message {
+        self.row_at(self.next_seq(), sender, kind, body, now)
+    }
+
+    pub(super) fn row_at(
+        &self,
+        seq: i32,
+        sender: &Participant,
+        kind: MessageKind,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> db::messages::Message {
+        db::messages::Message {
+            id: MessageId::new(),
+            session_id: self.id(),
+            seq,
+            sender_type: sender.kind,
+            sender_id: sender.id,
+            kind,
+            body,
+            attachment_id: None,
+            client_msg_id: None,
+            created_at: now,
+        }
+    }
+
+    /// The session's first response, when a specialist's message now would be it.
+    fn first_response(&self, now: DateTime<Utc>) -> Option<SessionChanges> {
+        self.row()
+            .first_response_at
+            .is_none()
+            .then(|| SessionChanges {
+                first_response_at: Some(Some(now)),
+                ..Default::default()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::domain::{AttachmentId, ScheduledId};
+    use crate::protocol::Frame;
+
+    fn text(body: &str) -> Content {
+        Content::Text(Body::parse(Some(body)).unwrap())
+    }
+
+    fn key(raw: &str) -> Option<ClientMsgId> {
+        Some(ClientMsgId::parse(raw.to_owned()).unwrap())
+    }
+
+    #[test]
+    fn a_message_is_committed_with_the_next_seq_then_acked_and_delivered() {
+        let mut conversation = active();
+        let visitor = visitor_of(&conversation);
+        let step = conversation.handle(&visitor, None, send_command("m1", "hello"), now());
+        let decision = commit_of(step);
+        assert!(
+            decision.change.only_appends(),
+            "the hot path: one batched insert"
+        );
+        assert_eq!(decision.change.messages[0].seq, 1);
+        assert_eq!(decision.change.messages[0].body, "hello");
+        assert_eq!(
+            conversation.row().last_seq,
+            0,
+            "nothing changes before the commit"
+        );
+
+        let effects = conversation.committed(decision.then, Stored::default());
+        assert_eq!(conversation.row().last_seq, 1);
+        let Effect::Answer(Answer::Sent(acked)) = &effects[0] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(acked.client_msg_id.as_deref(), Some("m1"));
+        let Effect::Deliver { frame, to } = &effects[1] else {
+            panic!("{effects:?}")
+        };
+        assert!(matches!(frame, Frame::MessageNew { .. }));
+        assert_eq!(to.iter().count(), 2, "visitor and specialist");
+    }
+
+    #[test]
+    fn a_resend_answers_the_original_ack_and_stores_nothing() {
+        let mut conversation = active();
+        let visitor = visitor_of(&conversation);
+        let first = commit_of(conversation.handle(&visitor, None, send_command("m1", "hi"), now()));
+        conversation.committed(first.then, Stored::default());
+        let again = conversation.handle(&visitor, None, send_command("m1", "hi"), now());
+        let Step::Done(effects) = again else {
+            panic!("{again:?}")
+        };
+        assert!(matches!(&effects[..], [Effect::Answer(Answer::Sent(m))] if m.seq == 1));
+    }
+
+    #[test]
+    fn a_resend_of_a_message_no_longer_in_memory_is_read_back() {
+        let mut conversation = active();
+        conversation
+            .sent
+            .insert((Some(conversation.row().visitor_id.0), "old".into()), 7);
+        let visitor = visitor_of(&conversation);
+        let step = conversation.handle(&visitor, None, send_command("old", "x"), now());
+        assert!(
+            matches!(step, Step::Read(Query::Resent { seq: 7 })),
+            "{step:?}"
+        );
+    }
+
+    #[test]
+    fn the_same_key_from_another_sender_is_another_message() {
+        let mut conversation = active();
+        let visitor = visitor_of(&conversation);
+        let first = commit_of(conversation.handle(&visitor, None, send_command("k", "hi"), now()));
+        conversation.committed(first.then, Stored::default());
+        let specialist = specialist_of(&conversation);
+        let step = conversation.handle(&specialist, None, send_command("k", "hello"), now());
+        assert_eq!(commit_of(step).change.messages[0].seq, 2);
+    }
+
+    #[test]
+    fn a_specialists_first_message_stamps_the_first_response() {
+        let conversation = active();
+        let specialist = specialist_of(&conversation);
+        let decision =
+            commit_of(conversation.handle(&specialist, None, send_command("a", "hi"), now()));
+        let changes = decision.change.row.expect("first response");
+        assert_eq!(changes.first_response_at, Some(Some(now())));
+    }
+
+    #[test]
+    fn a_file_is_checked_in_the_commit_and_carried_by_the_message() {
+        let mut conversation = active();
+        let visitor = visitor_of(&conversation);
+        let file = AttachmentId::new();
+        let command = SessionCommand::Send {
+            client_msg_id: key("f"),
+            content: Content::parse(Some("receipt"), Some(file)).unwrap(),
+        };
+        let decision = commit_of(conversation.handle(&visitor, None, command, now()));
+        let check = decision.change.file.expect("checked before storing");
+        assert_eq!(check.attachment, file);
+        assert_eq!(check.uploader, Some(visitor.uuid()));
+        assert_eq!(decision.change.messages[0].kind, MessageKind::File);
+        let stored = Stored {
+            file: Some(attachment_row(file, conversation.id())),
+            ..Stored::default()
+        };
+        let effects = conversation.committed(decision.then, stored);
+        let Effect::Answer(Answer::Sent(message)) = &effects[0] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(message.attachment.as_ref().map(|a| a.id), Some(file));
+    }
+
+    #[test]
+    fn a_failed_commit_refuses_and_changes_nothing() {
+        let conversation = active();
+        let visitor = visitor_of(&conversation);
+        let decision =
+            commit_of(conversation.handle(&visitor, None, send_command("m", "x"), now()));
+        let error = crate::error::Error::internal("database away");
+        let effects = conversation.failed(&decision.then, error);
+        assert!(matches!(&effects[..], [Effect::Refuse(_)]));
+        assert_eq!(conversation.row().last_seq, 0);
+    }
+
+    #[test]
+    fn strangers_and_ended_sessions_take_no_messages() {
+        let conversation = active();
+        let stranger = crate::auth::Caller::Visitor(crate::domain::VisitorId::new());
+        assert_refused(
+            conversation.handle(&stranger, None, send_command("m", "x"), now()),
+            ErrorCode::Forbidden,
+        );
+        let ended = with_status(SessionStatus::Ended);
+        let visitor = visitor_of(&ended);
+        assert_refused(
+            ended.handle(&visitor, None, send_command("m", "x"), now()),
+            ErrorCode::Conflict,
+        );
+    }
+
+    #[test]
+    fn notes_go_to_staff_only() {
+        let mut conversation = active();
+        let specialist = specialist_of(&conversation);
+        let command = SessionCommand::Note {
+            body: Body::parse(Some("VIP")).unwrap(),
+        };
+        let decision = commit_of(conversation.handle(&specialist, None, command, now()));
+        assert_eq!(decision.change.messages[0].kind, MessageKind::Note);
+        let effects = conversation.committed(decision.then, Stored::default());
+        let Effect::Deliver { to, .. } = &effects[1] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(
+            to.iter().collect::<Vec<_>>(),
+            vec![conversation.specialist().unwrap()]
+        );
+        let visitor = visitor_of(&conversation);
+        let command = SessionCommand::Note {
+            body: Body::parse(Some("x")).unwrap(),
+        };
+        assert_refused(
+            conversation.handle(&visitor, None, command, now()),
+            ErrorCode::Forbidden,
+        );
+    }
+
+    #[test]
+    fn only_the_assigned_specialist_schedules_and_a_pending_row_is_timed() {
+        let mut conversation = active();
+        let specialist = specialist_of(&conversation);
+        let send_at = SendAt::parse(now() + chrono::TimeDelta::hours(1), now()).unwrap();
+        let command = || SessionCommand::Schedule {
+            client_msg_id: ClientMsgId::parse("s1".into()).unwrap(),
+            content: text("later"),
+            send_at,
+        };
+        let visitor = visitor_of(&conversation);
+        assert_refused(
+            conversation.handle(&visitor, None, command(), now()),
+            ErrorCode::Forbidden,
+        );
+        let decision = commit_of(conversation.handle(&specialist, None, command(), now()));
+        let row = decision
+            .change
+            .new_scheduled
+            .clone()
+            .expect("a row to store");
+        assert_eq!(row.specialist_id, specialist.staff().unwrap());
+        let effects = conversation.committed(
+            decision.then,
+            Stored {
+                scheduled: Some(row.clone()),
+                ..Stored::default()
+            },
+        );
+        assert!(matches!(effects[0], Effect::Schedule { id, .. } if id == row.id));
+        assert!(matches!(
+            effects[1],
+            Effect::Answer(Answer::Scheduled { .. })
+        ));
+    }
+
+    #[test]
+    fn a_due_message_is_sent_while_the_session_is_its_authors_and_cancelled_otherwise() {
+        let mut conversation = active();
+        let author = conversation.row().specialist_id.unwrap();
+        let pending = scheduled_row(&conversation, author);
+        let decision = conversation
+            .deliver_scheduled(pending.clone(), true, now())
+            .expect("pending");
+        assert!(matches!(
+            decision.change.scheduled,
+            Some(ScheduledUpdate::Sent { seq: 1, .. })
+        ));
+        assert_eq!(
+            decision.change.messages[0].client_msg_id,
+            Some(format!("scheduled-{}", pending.id))
+        );
+        let effects = conversation.committed(decision.then, Stored::default());
+        assert!(
+            matches!(&effects[..], [Effect::Deliver { .. }]),
+            "nobody to ack"
+        );
+
+        let cancelled = conversation
+            .deliver_scheduled(pending.clone(), false, now())
+            .expect("pending");
+        assert!(matches!(cancelled.then, Then::ScheduledCancelled(id) if id == pending.id));
+        let someone_else = scheduled_row(&conversation, SpecialistId::new());
+        let cancelled = conversation
+            .deliver_scheduled(someone_else, true, now())
+            .expect("pending");
+        assert!(matches!(
+            cancelled.change.scheduled,
+            Some(ScheduledUpdate::Cancelled(_))
+        ));
+        let mut sent = pending;
+        sent.state = ScheduledState::Sent;
+        assert!(conversation.deliver_scheduled(sent, true, now()).is_none());
+    }
+
+    fn scheduled_row(conversation: &Conversation, author: SpecialistId) -> ScheduledMessage {
+        ScheduledMessage {
+            id: ScheduledId::new(),
+            session_id: conversation.id(),
+            specialist_id: author,
+            body: "later".into(),
+            attachment_id: None,
+            client_msg_id: "s".into(),
+            send_at: now(),
+            state: ScheduledState::Pending,
+            created_at: now(),
+            sent_at: None,
+            cancelled_at: None,
+            message_seq: None,
+        }
+    }
+
+    fn send_command(key_text: &str, body: &str) -> SessionCommand {
+        SessionCommand::Send {
+            client_msg_id: key(key_text),
+            content: text(body),
+        }
+    }
+}
