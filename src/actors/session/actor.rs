@@ -90,8 +90,10 @@ impl Sessions {
         }
     }
 
-    /// A conversation was just stored, or found open when a visitor started one: its
-    /// actor starts with the view (nothing to load), and a new one joins the queue.
+    /// A conversation was just stored, or found open when a visitor started one: a new
+    /// one joins the queue, and the visitor of a waiting one hears their position. An
+    /// actor without messages to load starts with the view; one with messages (a
+    /// handoff's transcript, an older conversation) loads them when first told.
     pub fn opened(&self, view: SessionView) {
         let id = view.row.id;
         let fresh = view.row.status == SessionStatus::Waiting && !self.0.running.contains_key(&id);
@@ -101,7 +103,9 @@ impl Sessions {
             session: crate::protocol::objects::Session::for_audience(&view, Audience::Staff),
             freed: None,
         };
-        self.running(id, Some(view));
+        if view.row.last_seq == 0 {
+            self.running(id, Some(view));
+        }
         let dispatcher = &self.context().dispatcher;
         if fresh {
             dispatcher.enqueue.do_send(enqueue);
