@@ -9,6 +9,9 @@ cd "$ROOT"
 source scripts/lib/postgres.sh
 
 ensure_build_deps
+# The shape of src/: no import circles between files, no file over 600 lines.
+command -v python3 >/dev/null || apt_install python3
+python3 scripts/lib/structure.py
 ensure_postgres
 trap stop_private_cluster EXIT
 # The harness creates one database per test on this server.

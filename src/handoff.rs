@@ -15,12 +15,12 @@ use utoipa::ToSchema;
 use crate::actors::session;
 use crate::conversation::{Event, Opening, OpeningInput, Origin};
 use crate::db;
+use crate::db::sessions::SessionView;
 use crate::domain::inputs::{self, optional_text, Email};
 use crate::domain::{
     BotId, MessageId, MessageKind, ParticipantType, Priority, SessionEvent, VisitorId,
 };
 use crate::error::{Error, ErrorCode, Result};
-use crate::protocol::objects::SessionView;
 use crate::state::AppState;
 use crate::webhooks::Webhooks;
 

@@ -8,12 +8,13 @@ use super::state::{Conversation, Restored};
 pub use super::step::{Decision, Step};
 use crate::auth::Caller;
 use crate::db;
+use crate::db::sessions::SessionView;
 use crate::domain::{
     AttachmentId, MessageId, MessageKind, ParticipantType, Priority, SessionId, SessionStatus,
     SpecialistId, VisitorId,
 };
 pub use crate::error::ErrorCode;
-use crate::protocol::objects::{Message, Participant, SessionView};
+use crate::protocol::objects::{Message, Participant};
 
 /// A fixed clock, so times can be compared exactly.
 pub fn now() -> DateTime<Utc> {

@@ -8,8 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use uuid::Uuid;
 
 use crate::db::sessions::ChatSession;
+use crate::db::sessions::SessionView;
 use crate::domain::{ParticipantType, Peer, SessionId, SpecialistId};
-use crate::protocol::objects::{Audience, Message, Participant, Session, SessionView};
+use crate::protocol::objects::{Audience, Message, Participant, Session};
 use crate::routing::Waiting;
 
 /// Messages kept in memory for offers and quick resends.

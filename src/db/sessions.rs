@@ -38,6 +38,16 @@ pub struct ChatSession {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
+/// Everything needed to show a session to anyone: the row plus the names it refers to.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub row: ChatSession,
+    pub visitor: super::visitors::Visitor,
+    pub specialist_name: Option<String>,
+    /// Sorted, as loaded with the row and kept in step by the session's actor.
+    pub tags: Vec<String>,
+}
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = chat_sessions)]
 pub struct NewChatSession {
@@ -75,10 +85,7 @@ pub fn display_number(number: i64) -> String {
 }
 
 /// The row with the people it refers to, for building wire objects.
-pub fn find_view(
-    conn: &mut PgConnection,
-    id: SessionId,
-) -> QueryResult<Option<crate::protocol::objects::SessionView>> {
+pub fn find_view(conn: &mut PgConnection, id: SessionId) -> QueryResult<Option<SessionView>> {
     use super::schema::{specialists, visitors};
     let found = chat_sessions::table
         .find(id)
@@ -98,22 +105,17 @@ pub fn find_view(
 type Joined = (ChatSession, super::visitors::Visitor, Option<String>);
 
 /// Completes loaded rows into views with their tags, in one more query for all of them.
-fn with_tags(
-    conn: &mut PgConnection,
-    rows: Vec<Joined>,
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+fn with_tags(conn: &mut PgConnection, rows: Vec<Joined>) -> QueryResult<Vec<SessionView>> {
     let ids: Vec<SessionId> = rows.iter().map(|(row, _, _)| row.id).collect();
     let mut tags = super::session_tags::for_sessions(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(row, visitor, specialist_name)| crate::protocol::objects::SessionView {
-                tags: tags.remove(&row.id).unwrap_or_default(),
-                row,
-                visitor,
-                specialist_name,
-            },
-        )
+        .map(|(row, visitor, specialist_name)| SessionView {
+            tags: tags.remove(&row.id).unwrap_or_default(),
+            row,
+            visitor,
+            specialist_name,
+        })
         .collect())
 }
 
@@ -126,7 +128,7 @@ fn views(
             SqlType = diesel::sql_types::Bool,
         >,
     >,
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+) -> QueryResult<Vec<SessionView>> {
     let ids: Vec<SessionId> = chat_sessions::table
         .filter(filter)
         .select(chat_sessions::id)
@@ -135,10 +137,7 @@ fn views(
 }
 
 /// The sessions with these ids, oldest in the queue first.
-pub fn views_of(
-    conn: &mut PgConnection,
-    ids: &[SessionId],
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+pub fn views_of(conn: &mut PgConnection, ids: &[SessionId]) -> QueryResult<Vec<SessionView>> {
     use super::schema::{specialists, visitors};
     let rows = chat_sessions::table
         .filter(chat_sessions::id.eq_any(ids))
@@ -158,7 +157,7 @@ pub fn views_of(
 pub fn open_for_visitor(
     conn: &mut PgConnection,
     visitor: VisitorId,
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+) -> QueryResult<Vec<SessionView>> {
     views(
         conn,
         Box::new(
@@ -172,7 +171,7 @@ pub fn open_for_visitor(
 pub fn active_for_specialist(
     conn: &mut PgConnection,
     specialist: SpecialistId,
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+) -> QueryResult<Vec<SessionView>> {
     views(
         conn,
         Box::new(
@@ -185,9 +184,7 @@ pub fn active_for_specialist(
 }
 
 /// Every waiting and active session: what the dispatcher rebuilds itself from.
-pub fn all_open(
-    conn: &mut PgConnection,
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+pub fn all_open(conn: &mut PgConnection) -> QueryResult<Vec<SessionView>> {
     views(
         conn,
         Box::new(chat_sessions::status.eq_any([SessionStatus::Waiting, SessionStatus::Active])),
@@ -249,7 +246,7 @@ pub fn find_by_idempotency_key(
     conn: &mut PgConnection,
     bot: BotId,
     key: &str,
-) -> QueryResult<Option<crate::protocol::objects::SessionView>> {
+) -> QueryResult<Option<SessionView>> {
     let id: Option<SessionId> = chat_sessions::table
         .filter(
             chat_sessions::created_by_bot_id
@@ -287,7 +284,7 @@ pub fn list(
     status: Option<SessionStatus>,
     after: Option<ListCursor>,
     limit: i64,
-) -> QueryResult<Vec<crate::protocol::objects::SessionView>> {
+) -> QueryResult<Vec<SessionView>> {
     use super::schema::{specialists, visitors};
     let mut query = chat_sessions::table
         .inner_join(visitors::table)

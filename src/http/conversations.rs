@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
+use crate::db::sessions::SessionView;
 use crate::db::{self, search::Filter, search::Search};
 use crate::domain::{inputs, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, ErrorResponse, Result};
-use crate::protocol::objects::{Audience, Session, SessionView};
+use crate::protocol::objects::{Audience, Session};
 use crate::search::query::{MessageQuery, MAX_CHARS};
 use crate::state::AppState;
 

@@ -21,13 +21,14 @@ use crate::actors::messages::session::Command;
 use crate::actors::reply::Reply;
 use crate::auth::Caller;
 use crate::conversation::{Answer, SessionCommand};
+use crate::db::sessions::SessionView;
 use crate::db::{self, messages::Page, sessions::Owner};
 use crate::domain::{
     AttachmentId, ClientMsgId, Content, Remark, Role, SessionId, SessionStatus, VisitorId,
 };
 use crate::error::{Error, ErrorResponse, Result};
 use crate::handoff::{self, Handoff};
-use crate::protocol::objects::{Audience, Message, Session, SessionView};
+use crate::protocol::objects::{Audience, Message, Session};
 use crate::state::AppState;
 use crate::transcript::{self, Transcript};
 

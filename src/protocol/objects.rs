@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::db;
+use crate::db::{self, sessions::SessionView};
 use crate::domain::{BotId, Role, SpecialistId, VisitorId};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -233,16 +233,6 @@ impl Audience {
             Role::Bot => Audience::Bot,
         }
     }
-}
-
-/// Everything needed to show a session to anyone: the row plus the names it refers to.
-#[derive(Debug, Clone)]
-pub struct SessionView {
-    pub row: db::sessions::ChatSession,
-    pub visitor: db::visitors::Visitor,
-    pub specialist_name: Option<String>,
-    /// Sorted, as loaded with the row and kept in step by the session's actor.
-    pub tags: Vec<String>,
 }
 
 impl Session {

@@ -298,3 +298,205 @@ fn is_stop_word(word: &str) -> bool {
     ];
     STOP.binary_search(&word).is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `"lexeme:position …"`: the words of `text`, in order.
+    fn words(text: &str) -> String {
+        let found = Tokenizer::new().words(text);
+        let shown: Vec<String> = found
+            .iter()
+            .map(|w| format!("{}:{}", w.lexeme, w.position))
+            .collect();
+        shown.join(" ")
+    }
+
+    fn document(text: &str) -> Document {
+        Document::of(text, &mut Tokenizer::new())
+    }
+
+    #[test]
+    fn words_are_lower_cased() {
+        assert_eq!(words("HELLO World"), "hello:1 world:2");
+    }
+
+    #[test]
+    fn plural_words_find_their_singular() {
+        assert_eq!(words("parcels"), "parcel:1");
+        assert_eq!(words("parcel"), "parcel:1");
+    }
+
+    #[test]
+    fn inflections_share_one_stem() {
+        assert_eq!(words("shipping shipped ships"), "ship:1 ship:2 ship:3");
+    }
+
+    #[test]
+    fn digits_are_kept_verbatim() {
+        assert_eq!(
+            words("Order AB1234 running2 2024"),
+            "order:1 ab1234:2 running2:3 2024:4"
+        );
+    }
+
+    #[test]
+    fn digits_of_any_script_keep_a_word_verbatim() {
+        assert_eq!(words("١٢٣ x² Running٣"), "١٢٣:1 x²:2 running٣:3");
+    }
+
+    #[test]
+    fn stop_words_are_dropped_but_keep_their_place() {
+        assert_eq!(words("the cat in the hat"), "cat:2 hat:5");
+    }
+
+    #[test]
+    fn a_text_of_only_stop_words_has_no_words() {
+        assert_eq!(words("And THE of it"), "");
+    }
+
+    #[test]
+    fn empty_or_punctuation_only_text_has_no_words() {
+        assert_eq!(words(""), "");
+        assert_eq!(words(" \t\n "), "");
+        assert_eq!(words("?!... --- @#$% _"), "");
+    }
+
+    #[test]
+    fn punctuation_only_separates_words() {
+        assert_eq!(words("bob@example.com"), "bob:1 exampl:2 com:3");
+        assert_eq!(words("snake_case e-mail"), "snake:1 case:2 e:3 mail:4");
+    }
+
+    #[test]
+    fn contractions_split_into_stop_words() {
+        assert_eq!(words("don't"), "");
+        assert_eq!(words("it's cold"), "cold:3");
+    }
+
+    #[test]
+    fn nul_and_control_characters_only_separate_words() {
+        assert_eq!(
+            words("refund\0parcel\u{7}tracking\r\ncold"),
+            "refund:1 parcel:2 track:3 cold:4"
+        );
+    }
+
+    #[test]
+    fn letters_of_any_script_are_words() {
+        assert_eq!(words("МОСКВА 東京 Ελλάδα"), "москва:1 東京:2 ελλάδα:3");
+    }
+
+    #[test]
+    fn a_word_too_long_for_postgres_is_skipped_but_keeps_its_place() {
+        let longest = "x".repeat(MAX_LEXEME_BYTES);
+        assert_eq!(
+            words(&format!("{longest} cold")),
+            format!("{longest}:1 cold:2")
+        );
+        let too_long = "x".repeat(MAX_LEXEME_BYTES + 1);
+        assert_eq!(words(&format!("{too_long} cold")), "cold:2");
+    }
+
+    #[test]
+    fn the_length_limit_counts_bytes_not_characters() {
+        let too_long = "é".repeat(MAX_LEXEME_BYTES / 2 + 1);
+        assert_eq!(words(&format!("{too_long} cold")), "cold:2");
+    }
+
+    #[test]
+    fn words_past_the_highest_position_share_it() {
+        let text = "cold ".repeat(MAX_POSITION as usize + 2);
+        let found = Tokenizer::new().words(&text);
+        let positions: Vec<u16> = found.iter().rev().take(4).map(|w| w.position).collect();
+        assert_eq!(found.len(), MAX_POSITION as usize + 2);
+        assert_eq!(
+            positions,
+            [MAX_POSITION, MAX_POSITION, MAX_POSITION, MAX_POSITION - 1]
+        );
+    }
+
+    #[test]
+    fn a_reused_tokenizer_gives_the_same_words_again() {
+        let mut tokenizer = Tokenizer::new();
+        let first = tokenizer.words("The parcels, the PARCELS");
+        let again = tokenizer.words("The parcels, the PARCELS");
+        assert_eq!(first, again);
+        assert_eq!(
+            first,
+            Tokenizer::default().words("The parcels, the PARCELS")
+        );
+        let positions: Vec<u16> = again.iter().map(|w| w.position).collect();
+        assert_eq!(positions, [2, 4]);
+    }
+
+    #[test]
+    fn a_document_lists_each_lexeme_once_with_its_positions() {
+        assert_eq!(
+            document("Parcel refund, parcels!").literal(),
+            "'parcel':1,3 'refund':2"
+        );
+    }
+
+    #[test]
+    fn an_empty_document_is_empty_text_at_position_zero() {
+        for text in ["", "the of and", "?!"] {
+            let mut empty = document(text);
+            assert_eq!(empty.last_position(), 0);
+            assert_eq!(empty.literal(), "");
+        }
+    }
+
+    #[test]
+    fn trailing_stop_words_do_not_count_towards_the_last_position() {
+        assert_eq!(document("cold parcel of the").last_position(), 2);
+    }
+
+    #[test]
+    fn an_appended_message_continues_after_the_offset() {
+        let mut chunk = document("parcel lost");
+        chunk.append(&document("parcel found"), 10);
+        assert_eq!(chunk.last_position(), 12);
+        assert_eq!(chunk.literal(), "'found':12 'lost':2 'parcel':1,11");
+    }
+
+    #[test]
+    fn appended_positions_stop_at_the_highest_position() {
+        let mut chunk = Document::default();
+        chunk.append(&document("parcel lost"), MAX_POSITION - 1);
+        assert_eq!(chunk.last_position(), MAX_POSITION);
+        assert_eq!(chunk.literal(), "'lost':16383 'parcel':16383");
+    }
+
+    #[test]
+    fn a_lexeme_keeps_at_most_256_positions() {
+        let text = "cold ".repeat(MAX_POSITIONS_PER_LEXEME + 10);
+        let expected: Vec<String> = (1..=MAX_POSITIONS_PER_LEXEME)
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            document(&text).literal(),
+            format!("'cold':{}", expected.join(","))
+        );
+    }
+
+    #[test]
+    fn positions_are_written_in_decimal() {
+        for n in [0, 7, 10, 99, 16_383, u16::MAX] {
+            let mut out = String::from("x");
+            push_number(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn the_stop_list_is_postgres_english_list() {
+        for word in ["a", "about", "don", "s", "t", "whom", "yourselves"] {
+            assert!(is_stop_word(word), "{word} is a stop word");
+        }
+        for word in ["", "cat", "The", "aa", "zzz", "yourselvesx"] {
+            assert!(!is_stop_word(word), "{word:?} is not a stop word");
+        }
+    }
+}

@@ -24,20 +24,18 @@ use crate::actors::messages::dispatcher::{
     AssignmentSettled, CheckTransferTarget, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
 };
 use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
-use crate::actors::messages::session::{
-    Abandon, Assign, Command, DeliverScheduled, ParticipantPresence, PresentOffer, ReturnToQueue,
-    SetArchived, SetTags,
-};
+use crate::actors::messages::session::{Command, ParticipantPresence, SetArchived, SetTags};
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
 use crate::conversation::{
-    Answer, Conversation, Decision, Effect, FileToSend, PageAnswer, Peers, Query, QueueNotice,
-    Requeue, Settlement, Step, Stored, RESUME_LIMIT,
+    Answer, Conversation, Decision, Effect, PageAnswer, Peers, Query, QueueNotice, Step, Stored,
+    RESUME_LIMIT,
 };
+use crate::db::sessions::SessionView;
 use crate::db::{self, messages::Page, Db};
 use crate::domain::{SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
-use crate::protocol::objects::{Audience, Message, Participant, SessionView};
+use crate::protocol::objects::{Audience, Message, Participant};
 use crate::protocol::Frame;
 use crate::webhooks::Webhooks;
 
@@ -71,7 +69,7 @@ impl Sessions {
         }))
     }
 
-    fn context(&self) -> &SessionContext {
+    pub(super) fn context(&self) -> &SessionContext {
         &self.0.context
     }
 
@@ -140,23 +138,23 @@ impl Sessions {
 }
 
 pub struct ChatSession {
-    sessions: Sessions,
-    id: SessionId,
+    pub(super) sessions: Sessions,
+    pub(super) id: SessionId,
     /// Whether loading has finished; `conversation` is `None` before, and after for a
     /// session that does not exist.
-    loaded: bool,
-    conversation: Option<Conversation>,
-    typing: HashMap<Uuid, SpawnHandle>,
-    last_activity: Instant,
+    pub(super) loaded: bool,
+    pub(super) conversation: Option<Conversation>,
+    pub(super) typing: HashMap<Uuid, SpawnHandle>,
+    pub(super) last_activity: Instant,
 }
 
 /// Now, to the microsecond Postgres keeps, so what the actor holds equals what it stored.
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
 impl ChatSession {
-    fn context(&self) -> &SessionContext {
+    pub(super) fn context(&self) -> &SessionContext {
         self.sessions.context()
     }
 
@@ -171,7 +169,7 @@ impl ChatSession {
             .ok_or_else(|| Error::not_found("no such session"))
     }
 
-    fn perform(&mut self, step: Step, reply: Option<Reply>, ctx: &mut Context<Self>) {
+    pub(super) fn perform(&mut self, step: Step, reply: Option<Reply>, ctx: &mut Context<Self>) {
         match step {
             Step::Done(effects) => self.apply(effects, reply, ctx),
             Step::Commit(decision) => self.commit(decision, reply, ctx, |_| {}),
@@ -186,7 +184,7 @@ impl ChatSession {
     /// Commits the decision with the mailbox paused, so writes of this session never
     /// overlap, then applies its effects. `settled` learns whether the change was taken
     /// (or refused) rather than failed.
-    fn commit(
+    pub(super) fn commit(
         &mut self,
         decision: Decision,
         reply: Option<Reply>,
@@ -248,7 +246,12 @@ impl ChatSession {
 
     /// Applies effects in order. The requester's answer goes to `reply`; fan-out skips
     /// the requester's connection, which has its answer.
-    fn apply(&mut self, effects: Vec<Effect>, mut reply: Option<Reply>, ctx: &mut Context<Self>) {
+    pub(super) fn apply(
+        &mut self,
+        effects: Vec<Effect>,
+        mut reply: Option<Reply>,
+        ctx: &mut Context<Self>,
+    ) {
         let skip = reply.as_ref().and_then(Reply::connection_id);
         let mut effects = effects.into_iter();
         while let Some(effect) = effects.next() {
@@ -431,77 +434,6 @@ impl ChatSession {
             self.apply(vec![effect], None, ctx);
         }
     }
-
-    /// A due scheduled message: read its row (and whether its file can still be sent),
-    /// then send or cancel it as the conversation decides.
-    fn deliver_scheduled(&mut self, msg: DeliverScheduled, ctx: &mut Context<Self>) {
-        let DeliverScheduled {
-            id: scheduled,
-            done,
-        } = msg;
-        let session = self.id;
-        let db = self.context().db.clone();
-        let lookup = async move {
-            db.run(move |conn| {
-                let Some(pending) = db::scheduled_messages::find(conn, scheduled)? else {
-                    return Ok(None);
-                };
-                let sendable = match pending.attachment_id {
-                    Some(attachment) => {
-                        let uploader = Some(pending.specialist_id.0);
-                        let file = FileToSend {
-                            attachment,
-                            uploader,
-                        };
-                        match commit::file_to_send(conn, session, file) {
-                            Err(error) if error.is_refusal() => false,
-                            checked => checked.map(|_| true)?,
-                        }
-                    }
-                    None => true,
-                };
-                Ok(Some((pending, sendable)))
-            })
-            .await
-        };
-        ctx.wait(lookup.into_actor(self).map(move |result, this, ctx| {
-            let found = match result {
-                Ok(found) => found,
-                Err(error) => {
-                    log::warn!("session {session}: scheduled {scheduled} not read: {error}");
-                    let _ = done.send(false);
-                    return;
-                }
-            };
-            let decision = found.zip(this.conversation.as_ref()).and_then(
-                |((pending, sendable), conversation)| {
-                    conversation.deliver_scheduled(pending, sendable, now())
-                },
-            );
-            let Some(decision) = decision else {
-                let _ = done.send(true);
-                return;
-            };
-            let cancelled = matches!(
-                decision.then,
-                crate::conversation::Then::ScheduledCancelled(_)
-            );
-            this.commit(decision, None, ctx, move |result| {
-                match result {
-                    Ok(()) if cancelled => log::info!(
-                        "session {session}: scheduled message {scheduled} cancelled, \
-                         the session is no longer its specialist's"
-                    ),
-                    Ok(()) => log::debug!("session {session}: scheduled message {scheduled} sent"),
-                    Err(error) => log::warn!(
-                        "session {session}: scheduled message {scheduled} not sent: {}",
-                        error.message
-                    ),
-                }
-                let _ = done.send(result.is_ok());
-            });
-        }));
-    }
 }
 
 impl Actor for ChatSession {
@@ -590,98 +522,6 @@ impl Handler<SetArchived> for ChatSession {
             Err(error) => Step::refuse(error),
         };
         self.perform(step, Some(msg.reply), ctx);
-    }
-}
-
-impl Handler<DeliverScheduled> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: DeliverScheduled, ctx: &mut Context<Self>) {
-        self.last_activity = Instant::now();
-        if !self.loaded {
-            // Dropping `done` has the scheduler try again.
-            return;
-        }
-        self.deliver_scheduled(msg, ctx);
-    }
-}
-
-impl Handler<PresentOffer> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, offer: PresentOffer, ctx: &mut Context<Self>) {
-        let Some(conversation) = self.conversation.as_ref() else {
-            return;
-        };
-        let (peer, frame, change) =
-            conversation.offer(offer.offer_id, offer.specialist, offer.expires_at);
-        self.context()
-            .connections
-            .send_to(peer, &frame.to_text(), None);
-        let id = self.id;
-        let webhooks = self.context().webhooks.clone();
-        let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change));
-        let recorded = self.context().persistence.transact(work);
-        ctx.spawn(
-            async move {
-                if let Err(error) = recorded.await {
-                    log::warn!("session {id}: offer not recorded: {}", error.message);
-                }
-            }
-            .into_actor(self),
-        );
-    }
-}
-
-impl Handler<Assign> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, assign: Assign, ctx: &mut Context<Self>) {
-        self.last_activity = Instant::now();
-        let requested = assign.reply.is_some();
-        let step = match self.conversation.as_ref() {
-            Some(conversation) => {
-                conversation.assign(assign.specialist, assign.specialist_name, requested, now())
-            }
-            None => Step::Done(vec![
-                Effect::Refuse(Error::conflict("the session is no longer waiting")),
-                Effect::Queue(QueueNotice::Settled {
-                    specialist: assign.specialist,
-                    settlement: Settlement::NoLongerWaiting,
-                }),
-            ]),
-        };
-        self.perform(step, assign.reply, ctx);
-    }
-}
-
-impl Handler<Abandon> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, _: Abandon, ctx: &mut Context<Self>) {
-        let Some(decision) = self.conversation.as_ref().and_then(|c| c.abandon(now())) else {
-            return;
-        };
-        let id = self.id;
-        self.commit(decision, None, ctx, move |result| match result {
-            Ok(()) => log::info!("session {id} abandoned"),
-            Err(error) => log::warn!("session {id}: abandonment not stored: {}", error.message),
-        });
-    }
-}
-
-impl Handler<ReturnToQueue> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReturnToQueue, ctx: &mut Context<Self>) {
-        let why = Requeue::SpecialistGone(msg.specialist);
-        if let Some(decision) = self
-            .conversation
-            .as_ref()
-            .and_then(|c| c.requeue(why, now()))
-        {
-            self.commit(decision, None, ctx, |_| {});
-        }
     }
 }
 

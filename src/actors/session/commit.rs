@@ -7,10 +7,10 @@
 use diesel::PgConnection;
 
 use crate::conversation::{Change, FileToSend, ScheduledUpdate, Stored};
+use crate::db::sessions::SessionView;
 use crate::db::{self, sessions::NewChatSession};
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
-use crate::protocol::objects::SessionView;
 use crate::webhooks::{outbox, WebhookEvent, Webhooks};
 
 /// Writes `change`; the outer result is a database failure, the inner one a refusal.

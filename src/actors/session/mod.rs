@@ -4,7 +4,9 @@
 
 mod actor;
 mod commit;
+mod dispatched;
 mod load;
+mod scheduled;
 mod start;
 
 pub use actor::{ChatSession, SessionContext, Sessions};

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use super::commit::create;
 use crate::actors::persistence::{Persistence, Transact};
 use crate::conversation::{Event, Opening, Origin};
+use crate::db::sessions::SessionView;
 use crate::db::{self, Db};
 use crate::domain::{ParticipantType, SessionEvent, VisitorId};
 use crate::error::{Error, ErrorCode, Result};
-use crate::protocol::objects::SessionView;
 use crate::webhooks::Webhooks;
 
 /// Creates the visitor's session, or finds the open one they already have.

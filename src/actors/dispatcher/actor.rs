@@ -14,42 +14,24 @@ use actix::prelude::*;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::connections::{ConnectionHandle, Connections, Peer};
-use super::messages::dispatcher::{
-    AcceptOffer, AssignmentSettled, CheckTransferTarget, CountSpecialists, DeclineOffer,
-    DispatcherInbox, Enqueue, GetQueue, OpenSessionsOf, Pickup, QueueSummary, SessionClosed,
-    SetAvailability, SpecialistGone, TellPosition, UnwatchQueue, WatchQueue,
+use crate::actors::connections::{ConnectionHandle, Connections, Peer};
+use crate::actors::messages::dispatcher::{
+    AcceptOffer, AssignmentSettled, CheckTransferTarget, DeclineOffer, DispatcherInbox, Enqueue,
+    OpenSessionsOf, Pickup, SessionClosed, SetAvailability, SpecialistGone,
 };
-use super::messages::session::{Abandon, Assign, PresentOffer, ReturnToQueue};
-use super::persistence::{Persistence, Transact};
-use super::reply::Reply;
-use super::session::Sessions;
+use crate::actors::messages::session::{Abandon, Assign, PresentOffer, ReturnToQueue};
+use crate::actors::persistence::{Persistence, Transact};
+use crate::actors::reply::Reply;
+use crate::actors::session::Sessions;
 use crate::conversation::Settlement;
 use crate::db;
+use crate::db::sessions::SessionView;
 use crate::domain::{ParticipantType, SessionEvent, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
-use crate::protocol::objects::{Audience, Session, SessionView};
-use crate::protocol::server::{SpecialistCounts, WaitingEntry};
+use crate::protocol::objects::{Audience, Session};
 use crate::protocol::Frame;
-use crate::routing::{
-    self, fitting_capacity, Offers, Queue, Roster, Status, WaitEstimator, Waiting, Withdrawal,
-};
+use crate::routing::{self, Offers, Queue, Roster, Status, WaitEstimator, Waiting, Withdrawal};
 
-/// Queue updates are coalesced over a window, so a burst of changes sends one update per
-/// visitor instead of one per change. Every chat taken from the head moves everyone
-/// behind it, so the window grows with the queue: one more millisecond per ten waiting,
-/// from 50 ms up to a second (a queue of 10,000 then costs 10,000 frames a second, not
-/// 200,000).
-fn update_delay(waiting: usize) -> Duration {
-    Duration::from_millis((waiting as u64 / 10).clamp(50, 1000))
-}
-/// Visitors told per slice of a queue update, and the pause between slices. A long
-/// queue's update is thousands of frames; in slices, the dispatcher answers its mailbox
-/// between them (a freed slot's offer waits for one slice, not the whole queue), and the
-/// connection threads write each slice before the next arrives. 10,000 waiting take
-/// 200 ms, a fifth of their coalescing window.
-const UPDATE_SLICE: usize = 250;
-const UPDATE_SLICE_PAUSE: Duration = Duration::from_millis(5);
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
@@ -64,22 +46,22 @@ pub struct DispatcherContext {
 }
 
 pub struct Dispatcher {
-    context: DispatcherContext,
-    queue: Queue,
-    roster: Roster,
+    pub(super) context: DispatcherContext,
+    pub(super) queue: Queue,
+    pub(super) roster: Roster,
     /// Staff views of the waiting sessions, for snapshots.
-    sessions: HashMap<SessionId, Session>,
-    offers: Offers,
+    pub(super) sessions: HashMap<SessionId, Session>,
+    pub(super) offers: Offers,
     /// The expiry timer of each pending offer.
-    timers: HashMap<Uuid, SpawnHandle>,
+    pub(super) timers: HashMap<Uuid, SpawnHandle>,
     /// Sessions between an accepted offer and its committed assignment.
-    assigning: HashMap<SessionId, Waiting>,
-    estimator: WaitEstimator,
+    pub(super) assigning: HashMap<SessionId, Waiting>,
+    pub(super) estimator: WaitEstimator,
     /// What each waiting visitor was last told: (position, estimate, online).
-    told: HashMap<SessionId, (usize, Option<u64>, usize)>,
-    update_scheduled: bool,
-    watchers: Vec<ConnectionHandle>,
-    snapshot_dirty: bool,
+    pub(super) told: HashMap<SessionId, (usize, Option<u64>, usize)>,
+    pub(super) update_scheduled: bool,
+    pub(super) watchers: Vec<ConnectionHandle>,
+    pub(super) snapshot_dirty: bool,
 }
 
 /// The open sessions and the recent averages the wait estimate is seeded with, read
@@ -147,7 +129,7 @@ impl Dispatcher {
     }
 
     /// Offers (or, with auto-accept, assigns) whatever can be routed now.
-    fn dispatch(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn dispatch(&mut self, ctx: &mut Context<Self>) {
         for (session, specialist) in routing::plan_offers(&self.queue, &mut self.roster) {
             if self.context.auto_accept {
                 self.roster.release(specialist);
@@ -245,7 +227,12 @@ impl Dispatcher {
     }
 
     /// Takes the session out of the queue and asks it to commit the assignment.
-    fn assign(&mut self, session: SessionId, specialist: SpecialistId, reply: Option<Reply>) {
+    pub(super) fn assign(
+        &mut self,
+        session: SessionId,
+        specialist: SpecialistId,
+        reply: Option<Reply>,
+    ) {
         let Some(waiting) = self.queue.remove(session) else {
             if let Some(reply) = reply {
                 reply.err(Error::conflict("the session is no longer waiting"));
@@ -274,125 +261,6 @@ impl Dispatcher {
     fn withdraw_all(&mut self, offers: Vec<Uuid>, why: Withdrawal, ctx: &mut Context<Self>) {
         for id in offers {
             self.withdraw(id, why, ctx);
-        }
-    }
-
-    /// Something about the queue changed: visitors and watchers will hear of it.
-    fn changed(&mut self, ctx: &mut Context<Self>) {
-        self.snapshot_dirty = true;
-        if !self.update_scheduled {
-            self.update_scheduled = true;
-            ctx.run_later(update_delay(self.queue.len()), |this, ctx| {
-                this.update_scheduled = false;
-                this.tell_visitors(0, ctx);
-            });
-        }
-    }
-
-    /// Sends `queue.update` to the waiting visitors from position `from + 1` on whose
-    /// position, estimate or online count changed since they were last told, one slice
-    /// now and the rest after a pause. Positions are read afresh for each slice; a
-    /// visitor a change between slices skips is told in the update that change brings.
-    fn tell_visitors(&mut self, from: usize, ctx: &mut Context<Self>) {
-        let online = self.roster.count(Status::Online);
-        let mut capacity_by_need: HashMap<(Vec<String>, Option<String>), (usize, usize)> =
-            HashMap::new();
-        let slice = self
-            .queue
-            .in_order()
-            .enumerate()
-            .skip(from)
-            .take(UPDATE_SLICE);
-        for (index, waiting) in slice {
-            let position = index + 1;
-            let need = (waiting.skills.clone(), waiting.language.clone());
-            let (capacity, free) = *capacity_by_need
-                .entry(need)
-                .or_insert_with(|| fitting_capacity(&self.roster, waiting));
-            let estimate = self.estimator.estimate(position, capacity, free);
-            let now = (position, estimate, online);
-            if self.told.get(&waiting.id) == Some(&now) {
-                continue;
-            }
-            self.told.insert(waiting.id, now);
-            let frame = Frame::QueueUpdate {
-                session_id: waiting.id,
-                position,
-                estimated_wait_secs: estimate,
-                specialists_online: online,
-            };
-            self.context.connections.send_to(
-                Peer::visitor(waiting.visitor_id.0),
-                &frame.to_text(),
-                None,
-            );
-        }
-        let next = from + UPDATE_SLICE;
-        if next < self.queue.len() {
-            ctx.run_later(UPDATE_SLICE_PAUSE, move |this, ctx| {
-                this.tell_visitors(next, ctx)
-            });
-        }
-    }
-
-    fn tell_one(&mut self, session: SessionId) {
-        let Some(waiting) = self.queue.get(session) else {
-            return;
-        };
-        let Some(position) = self.queue.position(session) else {
-            return;
-        };
-        let online = self.roster.count(Status::Online);
-        let (capacity, free) = fitting_capacity(&self.roster, waiting);
-        let estimate = self.estimator.estimate(position, capacity, free);
-        self.told.insert(session, (position, estimate, online));
-        let frame = Frame::QueueUpdate {
-            session_id: session,
-            position,
-            estimated_wait_secs: estimate,
-            specialists_online: online,
-        };
-        self.context.connections.send_to(
-            Peer::visitor(waiting.visitor_id.0),
-            &frame.to_text(),
-            None,
-        );
-    }
-
-    fn waiting_entries(&self) -> Vec<WaitingEntry> {
-        let now = Utc::now();
-        self.queue
-            .in_order()
-            .enumerate()
-            .filter_map(|(index, waiting)| {
-                Some(WaitingEntry {
-                    session: self.sessions.get(&waiting.id)?.clone(),
-                    position: index + 1,
-                    waiting_secs: (now - waiting.queued_at).num_seconds().max(0),
-                })
-            })
-            .collect()
-    }
-
-    fn snapshot(&self, reference: Option<String>) -> Frame {
-        Frame::QueueSnapshot {
-            reference,
-            waiting: self.waiting_entries(),
-            specialists: SpecialistCounts {
-                online: self.roster.count(Status::Online),
-                away: self.roster.count(Status::Away),
-            },
-        }
-    }
-
-    fn send_snapshots(&mut self) {
-        if !self.snapshot_dirty || self.watchers.is_empty() {
-            return;
-        }
-        self.snapshot_dirty = false;
-        let text = self.snapshot(None).to_text();
-        for watcher in &self.watchers {
-            watcher.send(text.clone());
         }
     }
 
@@ -451,14 +319,6 @@ impl Handler<Enqueue> for Dispatcher {
         self.queue.push(msg.waiting);
         self.tell_one(id);
         self.dispatch(ctx);
-    }
-}
-
-impl Handler<TellPosition> for Dispatcher {
-    type Result = ();
-
-    fn handle(&mut self, TellPosition(id): TellPosition, _: &mut Context<Self>) {
-        self.tell_one(id);
     }
 }
 
@@ -608,27 +468,6 @@ impl Handler<CheckTransferTarget> for Dispatcher {
     }
 }
 
-impl Handler<WatchQueue> for Dispatcher {
-    type Result = ();
-
-    fn handle(&mut self, msg: WatchQueue, _: &mut Context<Self>) {
-        msg.connection.send_frame(&self.snapshot(msg.reference));
-        self.watchers.retain(|w| w.id != msg.connection.id);
-        self.watchers.push(msg.connection);
-    }
-}
-
-impl Handler<UnwatchQueue> for Dispatcher {
-    type Result = ();
-
-    fn handle(&mut self, msg: UnwatchQueue, _: &mut Context<Self>) {
-        self.watchers.retain(|w| w.id != msg.connection_id);
-        if let Some(reply) = msg.reply {
-            reply.frame(|reference| Frame::QueueUnwatched { reference });
-        }
-    }
-}
-
 impl Handler<OpenSessionsOf> for Dispatcher {
     type Result = Vec<SessionId>;
 
@@ -641,34 +480,5 @@ impl Handler<OpenSessionsOf> for Dispatcher {
             .get(id)
             .map(|s| s.open.iter().copied().collect())
             .unwrap_or_default()
-    }
-}
-
-impl Handler<GetQueue> for Dispatcher {
-    type Result = MessageResult<GetQueue>;
-
-    fn handle(&mut self, _: GetQueue, _: &mut Context<Self>) -> Self::Result {
-        let estimated_wait_secs = self.queue.in_order().last().and_then(|waiting| {
-            let (capacity, free) = fitting_capacity(&self.roster, waiting);
-            self.estimator
-                .estimate(self.queue.len() + 1, capacity, free)
-        });
-        MessageResult(QueueSummary {
-            length: self.queue.len(),
-            specialists_online: self.roster.count(Status::Online),
-            estimated_wait_secs,
-            waiting: self.waiting_entries(),
-        })
-    }
-}
-
-impl Handler<CountSpecialists> for Dispatcher {
-    type Result = MessageResult<CountSpecialists>;
-
-    fn handle(&mut self, _: CountSpecialists, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(SpecialistCounts {
-            online: self.roster.count(Status::Online),
-            away: self.roster.count(Status::Away),
-        })
     }
 }
