@@ -275,8 +275,8 @@ impl Conversation {
         waiting.target = target;
         waiting.declined.insert(previous);
         effects.push(Effect::Queue(QueueNotice::Enqueue {
-            waiting,
-            session: self.session_for(Audience::Staff),
+            waiting: Box::new(waiting),
+            session: Box::new(self.session_for(Audience::Staff)),
             freed: Some(previous),
         }));
         effects

@@ -138,8 +138,8 @@ pub enum Effect {
 pub enum QueueNotice {
     /// Waiting (again): queue it. `freed` is the specialist whose slot it held.
     Enqueue {
-        waiting: Waiting,
-        session: Session,
+        waiting: Box<Waiting>,
+        session: Box<Session>,
         freed: Option<SpecialistId>,
     },
     /// It ended: out of the queue, or its specialist's slot freed.

@@ -24,14 +24,13 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{Error, Result};
 
 pub type Pool = R2d2Pool<ConnectionManager<PgConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

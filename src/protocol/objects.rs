@@ -154,11 +154,6 @@ impl Message {
             created_at: row.created_at,
         }
     }
-
-    /// Notes are for specialists (and admins) only.
-    pub fn visible_to_customers(&self) -> bool {
-        self.kind != crate::domain::MessageKind::Note
-    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

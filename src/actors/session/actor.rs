@@ -324,8 +324,8 @@ impl ChatSession {
                 session,
                 freed,
             } => dispatcher.enqueue.do_send(Enqueue {
-                waiting,
-                session,
+                waiting: *waiting,
+                session: *session,
                 freed,
             }),
             QueueNotice::Closed {

@@ -27,20 +27,21 @@ pub fn commit(
             file => stored.file = Some(file?),
         }
     }
-    match change.scheduled {
+    // A due message is sent only while it is still pending: an unschedule may have won.
+    let still_pending = match change.scheduled {
         Some(ScheduledUpdate::Sent {
             id: scheduled,
             seq,
             at,
-        }) => {
-            if !db::scheduled_messages::mark_sent(conn, scheduled, seq, at)? {
-                return Ok(Err(Error::conflict("already sent or cancelled")));
-            }
-        }
+        }) => db::scheduled_messages::mark_sent(conn, scheduled, seq, at)?,
         Some(ScheduledUpdate::Cancelled(scheduled)) => {
             db::scheduled_messages::cancel(conn, scheduled)?;
+            true
         }
-        None => {}
+        None => true,
+    };
+    if !still_pending {
+        return Ok(Err(Error::conflict("already sent or cancelled")));
     }
     if let Some(row) = &change.new_scheduled {
         stored.scheduled = Some(db::scheduled_messages::insert_or_find(conn, row)?);
