@@ -362,4 +362,101 @@ mod tests {
             );
         }
     }
+
+    fn request(text: &str) -> Request {
+        crate::protocol::parse(text).request.expect("a valid frame")
+    }
+
+    const SESSION: &str = "0190b1a2-0000-7000-8000-000000000000";
+
+    #[test]
+    fn staff_requests_are_refused_to_visitors_before_anything_else() {
+        let staff_only = [
+            r#"{"type":"status.set","status":"online"}"#.to_owned(),
+            r#"{"type":"queue.watch"}"#.to_owned(),
+            format!(r#"{{"type":"note.add","session_id":"{SESSION}","body":"x"}}"#),
+            format!(
+                r#"{{"type":"message.send","session_id":"{SESSION}","client_msg_id":"a","body":"x","send_at":"2030-01-01T00:00:00Z"}}"#
+            ),
+        ];
+        for text in &staff_only {
+            let refused = may_request(Role::Visitor, &request(text)).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::Forbidden, "{text}");
+            assert!(may_request(Role::Specialist, &request(text)).is_ok(), "{text}");
+            assert!(may_request(Role::Admin, &request(text)).is_ok(), "{text}");
+        }
+        let plain_send = format!(
+            r#"{{"type":"message.send","session_id":"{SESSION}","client_msg_id":"a","body":"x"}}"#
+        );
+        assert!(may_request(Role::Visitor, &request(&plain_send)).is_ok());
+    }
+
+    #[test]
+    fn visitor_requests_are_refused_to_staff() {
+        let start = request(r#"{"type":"session.start"}"#);
+        let rate = request(&format!(
+            r#"{{"type":"session.rate","session_id":"{SESSION}","rating":5}}"#
+        ));
+        for request in [start, rate] {
+            assert!(may_request(Role::Visitor, &request).is_ok());
+            let refused = may_request(Role::Specialist, &request).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::Forbidden);
+        }
+    }
+
+    #[test]
+    fn only_the_assigned_specialist_schedules_and_only_while_active() {
+        let active = session(SessionStatus::Active);
+        let assigned = Caller::Specialist(active.specialist_id.unwrap());
+        assert_eq!(
+            authorize(&active, &assigned, Action::Schedule),
+            Ok(Party::Specialist)
+        );
+        let admin = caller(uuid::Uuid::new_v4(), Role::Admin);
+        assert_eq!(
+            code(authorize(&active, &admin, Action::Schedule)),
+            ErrorCode::Forbidden
+        );
+        let visitor = Caller::Visitor(active.visitor_id);
+        assert_eq!(
+            code(authorize(&active, &visitor, Action::Schedule)),
+            ErrorCode::Forbidden
+        );
+        let ended = session(SessionStatus::Ended);
+        let assigned = Caller::Specialist(ended.specialist_id.unwrap());
+        assert_eq!(
+            code(authorize(&ended, &assigned, Action::Schedule)),
+            ErrorCode::Conflict
+        );
+    }
+
+    #[test]
+    fn a_past_specialist_reads_like_an_admin_and_a_stranger_not_at_all() {
+        let s = session(SessionStatus::Active);
+        let past = Caller::Specialist(SpecialistId::new());
+        assert_eq!(authorize_reading(&s, &past, true), Ok(Party::Admin));
+        assert_eq!(
+            code(authorize_reading(&s, &past, false)),
+            ErrorCode::Forbidden
+        );
+        let visitor = Caller::Visitor(s.visitor_id);
+        assert_eq!(authorize_reading(&s, &visitor, false), Ok(Party::Visitor));
+        let other_bot = Caller::Bot(BotId::new());
+        assert_eq!(
+            code(authorize_reading(&s, &other_bot, true)),
+            ErrorCode::Forbidden
+        );
+    }
+
+    #[test]
+    fn only_its_author_or_an_admin_unschedules_a_message() {
+        let author = SpecialistId::new();
+        assert!(authorize_unschedule(&Caller::Specialist(author), author).is_ok());
+        assert!(authorize_unschedule(&Caller::Admin(SpecialistId::new()), author).is_ok());
+        let colleague = Caller::Specialist(SpecialistId::new());
+        assert_eq!(
+            authorize_unschedule(&colleague, author).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+    }
 }

@@ -186,7 +186,7 @@ impl Application {
     /// writes finish, stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let registry = self.state.connections.clone();
+        let connections = self.state.connections.clone();
         // Held until the server has stopped.
         let _dispatcher_thread = self.dispatcher_thread;
         let _deliverer_thread = self.deliverer_thread;
@@ -194,14 +194,14 @@ impl Application {
             wait_for_signal().await;
             log::info!(
                 "shutting down: closing {} connections",
-                registry.connection_count()
+                connections.connection_count()
             );
-            registry.close_all(CloseReason {
+            connections.close_all(CloseReason {
                 code: CloseCode::Away,
                 description: Some("server shutting down".into()),
             });
             let deadline = std::time::Instant::now() + Duration::from_secs(3);
-            while registry.connection_count() > 0 && std::time::Instant::now() < deadline {
+            while connections.connection_count() > 0 && std::time::Instant::now() < deadline {
                 actix_web::rt::time::sleep(Duration::from_millis(20)).await;
             }
             handle.stop(true).await;

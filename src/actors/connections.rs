@@ -66,7 +66,7 @@ impl ConnectionHandle {
     }
 }
 
-/// The registry's maps are keyed by server-made ids, so a fast hasher is safe.
+/// Maps keyed by server-made ids (connections, running actors): a fast hasher is safe.
 pub type Map<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]

@@ -267,16 +267,16 @@ impl Dispatcher {
     /// Abandons waiting sessions whose visitor has had no connection for too long.
     fn sweep_abandoned(&mut self, ctx: &mut Context<Self>) {
         let limit = self.context.abandon_after;
-        let registry = &self.context.connections;
+        let connections = &self.context.connections;
         let gone: Vec<SessionId> = self
             .queue
             .in_order()
             .filter(|waiting| {
                 let visitor = Peer::visitor(waiting.visitor_id.0);
-                if registry.is_connected(visitor) {
+                if connections.is_connected(visitor) {
                     return false;
                 }
-                let since = registry
+                let since = connections
                     .disconnected_since(visitor)
                     .map_or(waiting.enqueued, |at| at.max(waiting.enqueued));
                 since.elapsed() >= limit
