@@ -221,38 +221,14 @@ pub fn authorize_workspace_on(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{BotId, Priority, VisitorId};
+    use crate::domain::BotId;
     use crate::error::ErrorCode;
 
+    /// A session with a specialist and a bot, whatever its status.
     fn session(status: SessionStatus) -> ChatSession {
-        ChatSession {
-            id: SessionId::new(),
-            number: 1,
-            visitor_id: VisitorId::new(),
-            specialist_id: Some(SpecialistId::new()),
-            created_by_bot_id: Some(BotId::new()),
-            status,
-            priority: Priority::Medium,
-            intent: None,
-            language: None,
-            skills: vec![],
-            page_url: None,
-            user_agent: None,
-            metadata: serde_json::json!({}),
-            created_at: chrono::Utc::now(),
-            queued_at: chrono::Utc::now(),
-            assigned_at: None,
-            first_response_at: None,
-            ended_at: None,
-            ended_by: None,
-            ended_by_id: None,
-            end_reason: None,
-            last_seq: 0,
-            rating: None,
-            feedback: None,
-            rated_at: None,
-            archived_at: None,
-        }
+        let mut row = ChatSession::sample(status);
+        row.specialist_id = Some(SpecialistId::new());
+        row
     }
 
     fn caller(id: uuid::Uuid, role: Role) -> Caller {
@@ -382,7 +358,10 @@ mod tests {
         for text in &staff_only {
             let refused = may_request(Role::Visitor, &request(text)).unwrap_err();
             assert_eq!(refused.code, ErrorCode::Forbidden, "{text}");
-            assert!(may_request(Role::Specialist, &request(text)).is_ok(), "{text}");
+            assert!(
+                may_request(Role::Specialist, &request(text)).is_ok(),
+                "{text}"
+            );
             assert!(may_request(Role::Admin, &request(text)).is_ok(), "{text}");
         }
         let plain_send = format!(

@@ -10,8 +10,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::db::sessions::SessionView;
 use crate::domain::{
-    AttachmentId, MessageId, MessageKind, ParticipantType, Priority, SessionId, SessionStatus,
-    SpecialistId, VisitorId,
+    AttachmentId, MessageId, MessageKind, ParticipantType, SessionId, SessionStatus,
 };
 pub use crate::error::ErrorCode;
 use crate::protocol::objects::{Message, Participant};
@@ -22,38 +21,14 @@ pub fn now() -> DateTime<Utc> {
 }
 
 pub fn with_status(status: SessionStatus) -> Conversation {
-    let specialist = (status != SessionStatus::Waiting).then(SpecialistId::new);
-    let visitor = VisitorId::new();
-    let row = db::sessions::ChatSession {
-        id: SessionId::new(),
-        number: 42,
-        visitor_id: visitor,
-        specialist_id: specialist,
-        created_by_bot_id: None,
-        status,
-        priority: Priority::Medium,
-        intent: None,
-        language: None,
-        skills: vec![],
-        page_url: None,
-        user_agent: None,
-        metadata: serde_json::json!({}),
-        created_at: now(),
-        queued_at: now(),
-        assigned_at: specialist.map(|_| now()),
-        first_response_at: None,
-        ended_at: None,
-        ended_by: None,
-        ended_by_id: None,
-        end_reason: None,
-        last_seq: 0,
-        rating: None,
-        feedback: None,
-        rated_at: None,
-        archived_at: None,
-    };
+    let mut row = db::sessions::ChatSession::sample(status);
+    row.created_by_bot_id = None;
+    row.created_at = now();
+    row.queued_at = now();
+    row.assigned_at = row.specialist_id.map(|_| now());
+    let specialist = row.specialist_id;
     let visitor = db::visitors::Visitor {
-        id: visitor,
+        id: row.visitor_id,
         external_id: None,
         name: Some("Ann".into()),
         email: Some("ann@example.com".into()),

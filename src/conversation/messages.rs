@@ -46,16 +46,7 @@ impl Conversation {
         if sender.kind == ParticipantType::Specialist {
             change.row = self.first_response(now);
         }
-        let message = Message::from_row(&row, sender.name);
-        change.messages.push(row);
-        Step::Commit(Decision {
-            change,
-            then: Then::Appended {
-                message: Box::new(message),
-                acknowledge: true,
-                staff_only: false,
-            },
-        })
+        Step::Commit(appending(change, row, sender.name, false))
     }
 
     fn resend(&self, seq: i32) -> Step {
@@ -68,17 +59,7 @@ impl Conversation {
     /// `note.add`: a message only staff ever see.
     pub(super) fn note(&self, sender: Participant, body: Body, now: DateTime<Utc>) -> Step {
         let row = self.new_row(&sender, MessageKind::Note, body.into_inner(), now);
-        let message = Message::from_row(&row, sender.name);
-        let mut change = Change::new(self.id());
-        change.messages.push(row);
-        Step::Commit(Decision {
-            change,
-            then: Then::Appended {
-                message: Box::new(message),
-                acknowledge: true,
-                staff_only: true,
-            },
-        })
+        Step::Commit(appending(Change::new(self.id()), row, sender.name, true))
     }
 
     /// `message.send` with `send_at`: stored for later. A resend of the same request
@@ -265,6 +246,26 @@ impl Conversation {
                 first_response_at: Some(Some(now)),
                 ..Default::default()
             })
+    }
+}
+
+/// A requester's message (or note, `staff_only`) added to `change`, to be acknowledged
+/// and delivered once stored.
+fn appending(
+    mut change: Change,
+    row: db::messages::Message,
+    sender_name: Option<String>,
+    staff_only: bool,
+) -> Decision {
+    let message = Message::from_row(&row, sender_name);
+    change.messages.push(row);
+    Decision {
+        change,
+        then: Then::Appended {
+            message: Box::new(message),
+            acknowledge: true,
+            staff_only,
+        },
     }
 }
 

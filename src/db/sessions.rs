@@ -38,6 +38,43 @@ pub struct ChatSession {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
+#[cfg(test)]
+impl ChatSession {
+    /// A session row for tests of the rules that read rows: assigned unless waiting.
+    pub fn sample(status: SessionStatus) -> ChatSession {
+        let now = chrono::Utc::now();
+        let specialist = (status != SessionStatus::Waiting).then(SpecialistId::new);
+        ChatSession {
+            id: SessionId::new(),
+            number: 42,
+            visitor_id: VisitorId::new(),
+            specialist_id: specialist,
+            created_by_bot_id: Some(BotId::new()),
+            status,
+            priority: Priority::Medium,
+            intent: None,
+            language: None,
+            skills: vec![],
+            page_url: None,
+            user_agent: None,
+            metadata: serde_json::json!({}),
+            created_at: now,
+            queued_at: now,
+            assigned_at: specialist.map(|_| now),
+            first_response_at: None,
+            ended_at: None,
+            ended_by: None,
+            ended_by_id: None,
+            end_reason: None,
+            last_seq: 0,
+            rating: None,
+            feedback: None,
+            rated_at: None,
+            archived_at: None,
+        }
+    }
+}
+
 /// Everything needed to show a session to anyone: the row plus the names it refers to.
 #[derive(Debug, Clone)]
 pub struct SessionView {

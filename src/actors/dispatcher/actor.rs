@@ -58,7 +58,7 @@ pub struct Dispatcher {
     pub(super) assigning: HashMap<SessionId, Waiting>,
     pub(super) estimator: WaitEstimator,
     /// What each waiting visitor was last told: (position, estimate, online).
-    pub(super) told: HashMap<SessionId, (usize, Option<u64>, usize)>,
+    pub(super) told: HashMap<SessionId, super::updates::Told>,
     pub(super) update_scheduled: bool,
     pub(super) watchers: Vec<ConnectionHandle>,
     pub(super) snapshot_dirty: bool,

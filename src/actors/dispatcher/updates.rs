@@ -16,7 +16,10 @@ use crate::actors::messages::dispatcher::{
 use crate::domain::SessionId;
 use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::protocol::Frame;
-use crate::routing::{fitting_capacity, Status};
+use crate::routing::{fitting_capacity, Status, Waiting};
+
+/// What a waiting visitor was last told: (position, estimate, specialists online).
+pub(super) type Told = (usize, Option<u64>, usize);
 
 /// Queue updates are coalesced over a window, so a burst of changes sends one update per
 /// visitor instead of one per change. Every chat taken from the head moves everyone
@@ -73,17 +76,7 @@ impl Dispatcher {
                 continue;
             }
             self.told.insert(waiting.id, now);
-            let frame = Frame::QueueUpdate {
-                session_id: waiting.id,
-                position,
-                estimated_wait_secs: estimate,
-                specialists_online: online,
-            };
-            self.context.connections.send_to(
-                Peer::visitor(waiting.visitor_id.0),
-                &frame.to_text(),
-                None,
-            );
+            self.tell(waiting, now);
         }
         let next = from + UPDATE_SLICE;
         if next < self.queue.len() {
@@ -103,18 +96,23 @@ impl Dispatcher {
         let online = self.roster.count(Status::Online);
         let (capacity, free) = fitting_capacity(&self.roster, waiting);
         let estimate = self.estimator.estimate(position, capacity, free);
-        self.told.insert(session, (position, estimate, online));
+        let now = (position, estimate, online);
+        self.told.insert(session, now);
+        self.tell(waiting, now);
+    }
+
+    /// Sends `queue.update` to the visitor of `waiting`: (position, estimate, online).
+    fn tell(&self, waiting: &Waiting, (position, estimate, online): Told) {
         let frame = Frame::QueueUpdate {
-            session_id: session,
+            session_id: waiting.id,
             position,
             estimated_wait_secs: estimate,
             specialists_online: online,
         };
-        self.context.connections.send_to(
-            Peer::visitor(waiting.visitor_id.0),
-            &frame.to_text(),
-            None,
-        );
+        let visitor = Peer::visitor(waiting.visitor_id.0);
+        self.context
+            .connections
+            .send_to(visitor, &frame.to_text(), None);
     }
 
     pub(super) fn waiting_entries(&self) -> Vec<WaitingEntry> {
