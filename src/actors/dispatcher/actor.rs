@@ -32,6 +32,9 @@ use crate::protocol::objects::{Audience, Session};
 use crate::protocol::Frame;
 use crate::routing::{self, Offers, Queue, Roster, Status, WaitEstimator, Waiting, Withdrawal};
 
+/// What a waiting visitor was last told: (position, estimate, specialists online).
+pub(super) type Told = (usize, Option<u64>, usize);
+
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
@@ -58,7 +61,7 @@ pub struct Dispatcher {
     pub(super) assigning: HashMap<SessionId, Waiting>,
     pub(super) estimator: WaitEstimator,
     /// What each waiting visitor was last told: (position, estimate, online).
-    pub(super) told: HashMap<SessionId, super::updates::Told>,
+    pub(super) told: HashMap<SessionId, Told>,
     pub(super) update_scheduled: bool,
     pub(super) watchers: Vec<ConnectionHandle>,
     pub(super) snapshot_dirty: bool,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::Utc;
 
-use super::actor::Dispatcher;
+use super::actor::{Dispatcher, Told};
 use crate::actors::connections::Peer;
 use crate::actors::messages::dispatcher::{
     CountSpecialists, GetQueue, QueueSummary, TellPosition, UnwatchQueue, WatchQueue,
@@ -17,9 +17,6 @@ use crate::domain::SessionId;
 use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::protocol::Frame;
 use crate::routing::{fitting_capacity, Status, Waiting};
-
-/// What a waiting visitor was last told: (position, estimate, specialists online).
-pub(super) type Told = (usize, Option<u64>, usize);
 
 /// Queue updates are coalesced over a window, so a burst of changes sends one update per
 /// visitor instead of one per change. Every chat taken from the head moves everyone
