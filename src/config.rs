@@ -97,6 +97,73 @@ pub struct Config {
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "SWITCHBOARD_WORKERS")]
     pub workers: Option<usize>,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// The limits that keep one visitor, bot or stranger from slowing, starving or filling
+/// the server for everyone else (SPEC section 12).
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Bytes queued for one WebSocket before it is dropped as too far behind.
+    #[arg(long, env = "SWITCHBOARD_WS_OUTBOX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub ws_outbox_bytes: usize,
+
+    /// Bytes of messages in one `session.state` or `history` reply; past it the reply
+    /// carries fewer messages and `has_more: true`.
+    #[arg(long, env = "SWITCHBOARD_WS_REPLY_BYTES", default_value_t = 1024 * 1024)]
+    pub ws_reply_bytes: usize,
+
+    /// Open WebSockets one visitor may have.
+    #[arg(long, env = "SWITCHBOARD_VISITOR_CONNECTIONS", default_value_t = 16)]
+    pub visitor_connections: usize,
+
+    /// Open WebSockets one specialist or admin may have.
+    #[arg(long, env = "SWITCHBOARD_STAFF_CONNECTIONS", default_value_t = 64)]
+    pub staff_connections: usize,
+
+    /// Waiting sessions listed in one `queue.snapshot` or `GET /queue` (the total is
+    /// always true).
+    #[arg(long, env = "SWITCHBOARD_QUEUE_LIST_MAX", default_value_t = 500)]
+    pub queue_list_max: usize,
+
+    /// Failed logins per account, and per client address, within the login window
+    /// before further attempts get 429.
+    #[arg(long, env = "SWITCHBOARD_LOGIN_FAILURES", default_value_t = 10)]
+    pub login_failures: u32,
+
+    /// The window failed logins are counted over, in seconds.
+    #[arg(long, env = "SWITCHBOARD_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
+    pub login_window_secs: u64,
+
+    /// Password hashes computed at once; more logins wait their turn.
+    #[arg(long, env = "SWITCHBOARD_PASSWORD_HASHES", default_value_t = 2)]
+    pub password_hashes: usize,
+
+    /// Files one session may hold.
+    #[arg(long, env = "SWITCHBOARD_SESSION_FILES", default_value_t = 50)]
+    pub session_files: i64,
+
+    /// Bytes of files one session may hold.
+    #[arg(long, env = "SWITCHBOARD_SESSION_FILE_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub session_file_bytes: i64,
+
+    /// Uploads one caller may make per minute.
+    #[arg(long, env = "SWITCHBOARD_UPLOADS_PER_MINUTE", default_value_t = 10)]
+    pub uploads_per_minute: u32,
+
+    /// Seconds an upload may wait to be sent in a message before it is deleted.
+    #[arg(long, env = "SWITCHBOARD_UNSENT_UPLOAD_SECS", default_value_t = 24 * 60 * 60)]
+    pub unsent_upload_secs: u64,
+
+    /// Messages one caller may post over HTTP per minute.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HTTP_MESSAGES_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub http_messages_per_minute: u32,
 }
 
 impl Config {

@@ -42,6 +42,8 @@ impl ErrorCode {
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
+    /// For `rate_limited`: whole seconds until a retry can succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,6 +53,7 @@ impl Error {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -80,6 +83,15 @@ impl Error {
 
     pub fn rate_limited(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::RateLimited, message)
+    }
+
+    /// `rate_limited`, with when to try again (rounded up to whole seconds, at least 1).
+    pub fn rate_limited_for(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(ErrorCode::RateLimited, message)
+        }
     }
 
     /// Whether this is an answer to the caller's request (a bad input, a conflict) rather
@@ -113,7 +125,11 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+        }
+        response.json(ErrorResponse {
             error: ErrorBody {
                 code: self.code,
                 message: self.message.clone(),

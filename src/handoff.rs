@@ -1,7 +1,12 @@
 //! Handoff: a bot passes a conversation to the humans with everything it learned. The
-//! visitor is found by the bot's `external_id` (or created), the bot's transcript becomes
-//! the first messages of the session (seq 1…n), a system message says a specialist is
-//! being connected, and the session joins the queue like any other.
+//! visitor is found by the bot's `external_id` among the visitors this bot handed over
+//! (or created), the bot's transcript becomes the first messages of the session (seq
+//! 1…n), a system message says a specialist is being connected, and the session joins
+//! the queue like any other.
+//!
+//! Bots are isolated from each other: an `external_id` is only ever matched within the
+//! bot that gave it, so no bot can obtain a token for another bot's visitor, and no
+//! error here names a session the bot may not see.
 //!
 //! An `Idempotency-Key` makes the request safe to retry: the key is stored on the
 //! session (unique per bot), so a retry finds the session instead of creating another.
@@ -45,7 +50,8 @@ pub struct Handoff {
     pub metadata: Option<serde_json::Value>,
 }
 
-/// Who the visitor is. A known `external_id` reuses that visitor.
+/// Who the visitor is. An `external_id` this bot gave before reuses that visitor; the
+/// same `external_id` from another bot is a different visitor.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffVisitor {
@@ -221,15 +227,14 @@ fn store(
         }
     }
     let visitor = if checked.visitor.external_id.is_some() {
-        db::visitors::upsert_by_external_id(conn, &checked.visitor)?
+        db::visitors::upsert_by_external_id(conn, bot, &checked.visitor)?
     } else {
         db::visitors::insert(conn, &checked.visitor)?
     };
-    if let Some(open) = db::sessions::open_for_visitor(conn, visitor.id)?.pop() {
-        return Err(Error::conflict(format!(
-            "the visitor already has an open session ({})",
-            open.row.id
-        )));
+    // The open session may be one the visitor started themselves, which the bot may not
+    // see, so the error does not name it.
+    if !db::sessions::open_for_visitor(conn, visitor.id)?.is_empty() {
+        return Err(Error::conflict("the visitor already has an open session"));
     }
     let session = db::sessions::NewChatSession {
         visitor_id: visitor.id,

@@ -20,7 +20,7 @@ use crate::actors::specialist::Specialists;
 use crate::auth::{load_or_create_secret, TokenKeys};
 use crate::config::Config;
 use crate::db::{self, Db};
-use crate::http::{self, rate_limit::RateLimiter};
+use crate::http::{self, rate_limit::Limiters};
 use crate::metrics::Metrics;
 use crate::search::SearchIndexer;
 use crate::state::AppState;
@@ -89,12 +89,11 @@ impl Application {
             webhooks: webhooks.clone(),
             dispatcher: Dispatcher::inbox(&dispatcher),
             scheduler: Scheduler::inbox(&scheduler),
+            reply_bytes: config.limits.ws_reply_bytes,
         });
         let state = AppState {
-            signups: Arc::new(RateLimiter::new(
-                config.visitor_signups_per_minute,
-                Duration::from_secs(60),
-            )),
+            limiters: Arc::new(Limiters::new(&config)),
+            logins: Arc::new(crate::auth::LoginGuard::new(&config.limits)),
             config: config.clone(),
             db,
             tokens: TokenKeys::new(&secret),
@@ -114,6 +113,7 @@ impl Application {
         let search_indexer = config
             .search_indexing
             .then(|| SearchIndexer::start(state.db.clone()));
+        crate::attachments::sweep::UnsentUploadSweep::start(state.db.clone(), &config);
         Context::with_receiver(scheduler_receiver)
             .run(Scheduler::new(state.db.clone(), state.sessions.clone()));
         let restored = state.db.run(Restored::load).await?;
@@ -124,6 +124,7 @@ impl Application {
             auto_accept: config.auto_accept,
             offer_timeout: config.offer_timeout(),
             abandon_after: config.abandon_after(),
+            queue_list_max: config.limits.queue_list_max,
         };
         let dispatcher_thread = Arbiter::new();
         dispatcher_thread.spawn_fn(move || {

@@ -14,7 +14,7 @@ use crate::actors::specialist::Specialists;
 use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
-use crate::http::rate_limit::RateLimiter;
+use crate::http::rate_limit::Limiters;
 use crate::metrics::Metrics;
 use crate::webhooks::Webhooks;
 
@@ -30,6 +30,8 @@ pub struct AppState {
     pub specialists: Specialists,
     pub scheduler: Addr<Scheduler>,
     pub metrics: Arc<Metrics>,
-    pub signups: Arc<RateLimiter>,
+    pub limiters: Arc<Limiters>,
+    /// Failed-login counts and the turns to verify a password.
+    pub logins: Arc<crate::auth::LoginGuard>,
     pub webhooks: Arc<Webhooks>,
 }

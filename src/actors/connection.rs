@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::connections::{ConnectionHandle, Outbound, Overflowed, Peer, OUTBOX_CAPACITY};
+use super::connections::{Admission, ConnectionHandle, Outbound, Overflowed, Peer};
 use super::messages::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
 use super::messages::session::{Command, ParticipantPresence, SetTags};
 use super::messages::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus};
@@ -30,6 +31,14 @@ use crate::state::AppState;
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const SILENCE_LIMIT: Duration = Duration::from_secs(30);
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Frames the writer takes from the outbox at a time.
+const WRITE_BATCH: usize = 256;
+/// How long a closing connection tries to tell the peer why: a peer that does not read
+/// is not waited for.
+const CLOSE_WAIT: Duration = Duration::from_millis(200);
+/// The close code that asks the client to sign in again: its token expired, or its
+/// account was disabled or lost the role the token was for.
+pub const SIGN_IN_AGAIN: u16 = 4401;
 
 /// What the connection knows about its caller, prepared before the upgrade.
 pub struct Identity {
@@ -40,6 +49,10 @@ pub struct Identity {
     pub user_agent: Option<String>,
     /// Open sessions listed in `hello`, for presence notices.
     pub open_sessions: Vec<SessionId>,
+    /// When the token the connection was opened with expires: it closes then.
+    pub token_expires: DateTime<Utc>,
+    /// This connection's place among its identity's.
+    pub admission: Admission,
 }
 
 pub struct WsConnection {
@@ -47,7 +60,7 @@ pub struct WsConnection {
     identity: Identity,
     ws: actix_ws::Session,
     hello: Option<Frame>,
-    outbox: Option<mpsc::Receiver<Outbound>>,
+    outbox: Option<mpsc::UnboundedReceiver<Outbound>>,
     handle: ConnectionHandle,
     last_heard: Instant,
     bucket: TokenBucket,
@@ -63,10 +76,11 @@ impl WsConnection {
         hello: Frame,
         ctx: &mut Context<Self>,
     ) -> Self {
-        let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+        let (sender, receiver) = mpsc::unbounded_channel();
         let rate = state.config.ws_rate_per_sec.max(1) as f64;
+        let limit = state.config.limits.ws_outbox_bytes;
         Self {
-            handle: ConnectionHandle::new(sender, ctx.address().recipient()),
+            handle: ConnectionHandle::new(sender, ctx.address().recipient(), limit),
             state,
             identity,
             ws,
@@ -94,6 +108,8 @@ impl WsConnection {
         Reply::connection(self.handle.clone(), reference)
     }
 
+    /// Drops the connection now: the close frame goes out if the socket takes it within
+    /// [`CLOSE_WAIT`], and the actor stops either way, freeing what it queued.
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
         let reason = CloseReason {
             code,
@@ -102,7 +118,7 @@ impl WsConnection {
         let ws = self.ws.clone();
         ctx.spawn(
             async move {
-                let _ = ws.close(Some(reason)).await;
+                let _ = tokio::time::timeout(CLOSE_WAIT, ws.close(Some(reason))).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
@@ -310,11 +326,12 @@ impl Actor for WsConnection {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let mut outbox = self.outbox.take().expect("started once");
         let mut ws = self.ws.clone();
+        let handle = self.handle.clone();
         // The writer: frames leave in the order they were queued; a close waits for
         // everything queued before it.
         let writer = async move {
             let mut batch = Vec::new();
-            while outbox.recv_many(&mut batch, OUTBOX_CAPACITY).await > 0 {
+            while outbox.recv_many(&mut batch, WRITE_BATCH).await > 0 {
                 // Let the other tasks of this thread run first: frames they queue for
                 // this connection meanwhile leave in the same socket write.
                 tokio::task::yield_now().await;
@@ -324,9 +341,11 @@ impl Actor for WsConnection {
                 for outbound in batch.drain(..) {
                     match outbound {
                         Outbound::Text(text) => {
+                            let len = text.len();
                             if ws.text(text).await.is_err() {
                                 return;
                             }
+                            handle.written(len);
                         }
                         Outbound::Close(reason) => {
                             let _ = ws.close(Some(reason)).await;
@@ -340,6 +359,12 @@ impl Actor for WsConnection {
         if let Some(hello) = self.hello.take() {
             self.handle.send_frame(&hello);
         }
+        let token_left = (self.identity.token_expires - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        ctx.run_later(token_left, |this, ctx| {
+            this.close(CloseCode::Other(SIGN_IN_AGAIN), "token expired", ctx)
+        });
         let first = self
             .state
             .connections

@@ -2,7 +2,7 @@
 //! shared by all handlers. Fan-out goes straight from the actor that decides to each
 //! connection's bounded outbox, without an extra actor hop.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,13 +10,10 @@ use actix::{Message, Recipient};
 use actix_ws::CloseReason;
 use bytestring::ByteString;
 use dashmap::DashMap;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc;
 
 pub use crate::domain::Peer;
 use crate::protocol::Frame;
-
-/// Frames a connection may have queued before it counts as too slow and is closed.
-pub const OUTBOX_CAPACITY: usize = 1024;
 
 /// What a connection's writer is asked to do.
 #[derive(Debug)]
@@ -25,7 +22,7 @@ pub enum Outbound {
     Close(CloseReason),
 }
 
-/// Sent to a connection whose outbox overflowed; it closes with 1013.
+/// Sent to a connection whose outbox overflowed: it is dropped at once.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Overflowed;
@@ -35,24 +32,49 @@ pub struct Overflowed;
 #[derive(Clone)]
 pub struct ConnectionHandle {
     pub id: u64,
-    channels: Arc<(mpsc::Sender<Outbound>, Recipient<Overflowed>)>,
+    outbox: Arc<Outbox>,
+}
+
+/// Frames waiting for the connection's writer, bounded in bytes: a client that does not
+/// read cannot make the server hold more than the limit for it.
+struct Outbox {
+    sender: mpsc::UnboundedSender<Outbound>,
+    overflow: Recipient<Overflowed>,
+    /// Bytes queued and not yet handed to the socket.
+    queued: AtomicUsize,
+    limit: usize,
 }
 
 impl ConnectionHandle {
-    pub fn new(outbox: mpsc::Sender<Outbound>, overflow: Recipient<Overflowed>) -> Self {
+    /// A handle to the outbox `sender` feeds; past `limit` queued bytes, `overflow` hears.
+    pub fn new(
+        sender: mpsc::UnboundedSender<Outbound>,
+        overflow: Recipient<Overflowed>,
+        limit: usize,
+    ) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            channels: Arc::new((outbox, overflow)),
+            outbox: Arc::new(Outbox {
+                sender,
+                overflow,
+                queued: AtomicUsize::new(0),
+                limit,
+            }),
         }
     }
 
-    /// Queues a frame; a full outbox means the client fell too far behind.
+    /// Queues a frame; past the byte limit the client fell too far behind.
     pub fn send(&self, text: ByteString) {
-        let (outbox, overflow) = &*self.channels;
-        match outbox.try_send(Outbound::Text(text)) {
-            Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(_)) => overflow.do_send(Overflowed),
+        let outbox = &*self.outbox;
+        let len = text.len();
+        if outbox.queued.fetch_add(len, Ordering::Relaxed) + len > outbox.limit {
+            outbox.queued.fetch_sub(len, Ordering::Relaxed);
+            outbox.overflow.do_send(Overflowed);
+            return;
+        }
+        if outbox.sender.send(Outbound::Text(text)).is_err() {
+            outbox.queued.fetch_sub(len, Ordering::Relaxed);
         }
     }
 
@@ -60,9 +82,14 @@ impl ConnectionHandle {
         self.send(frame.to_text());
     }
 
+    /// The writer has handed `len` bytes to the socket.
+    pub fn written(&self, len: usize) {
+        self.outbox.queued.fetch_sub(len, Ordering::Relaxed);
+    }
+
     /// Closes after the frames already queued have been written.
     pub fn close(&self, reason: CloseReason) {
-        let _ = self.channels.0.try_send(Outbound::Close(reason));
+        let _ = self.outbox.sender.send(Outbound::Close(reason));
     }
 }
 
@@ -72,11 +99,44 @@ pub type Map<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 #[derive(Default)]
 pub struct Connections {
     connections: Map<Peer, Vec<ConnectionHandle>>,
+    /// Connections admitted per peer: open, or between the upgrade and the actor's start.
+    admitted: Map<Peer, usize>,
     /// When a peer's last connection closed; absent while connected or never seen.
     disconnected_at: Map<Peer, Instant>,
 }
 
+/// A place for one more connection of a peer, held for as long as the connection lives.
+pub struct Admission {
+    connections: Arc<Connections>,
+    peer: Peer,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if let Some(mut count) = self.connections.admitted.get_mut(&self.peer) {
+            *count = count.saturating_sub(1);
+        }
+        self.connections
+            .admitted
+            .remove_if(&self.peer, |_, count| *count == 0);
+    }
+}
+
 impl Connections {
+    /// Admits one more connection of `peer` unless it has `limit` already.
+    pub fn admit(self: &Arc<Self>, peer: Peer, limit: usize) -> Option<Admission> {
+        let mut count = self.admitted.entry(peer).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        drop(count);
+        Some(Admission {
+            connections: self.clone(),
+            peer,
+        })
+    }
+
     /// Registers a connection; returns true when it is the peer's first.
     pub fn connect(&self, peer: Peer, connection: ConnectionHandle) -> bool {
         self.disconnected_at.remove(&peer);
@@ -101,6 +161,11 @@ impl Connections {
         last
     }
 
+    /// How many connections `peer` has open.
+    pub fn count(&self, peer: Peer) -> usize {
+        self.connections.get(&peer).map_or(0, |list| list.len())
+    }
+
     pub fn is_connected(&self, peer: Peer) -> bool {
         self.connections
             .get(&peer)
@@ -115,11 +180,26 @@ impl Connections {
         self.disconnected_at.remove(&peer);
     }
 
+    /// Forgets when peers left that have been gone longer than `gone`: past it nothing
+    /// asks any more, and visitors who never come back must not pile up.
+    pub fn forget_gone(&self, gone: std::time::Duration) {
+        self.disconnected_at.retain(|_, at| at.elapsed() < gone);
+    }
+
     /// Sends `text` to every connection of `peer` except `skip`.
     pub fn send_to(&self, peer: Peer, text: &ByteString, skip: Option<u64>) {
         if let Some(list) = self.connections.get(&peer) {
             for connection in list.iter().filter(|c| Some(c.id) != skip) {
                 connection.send(text.clone());
+            }
+        }
+    }
+
+    /// Closes every connection of `peer`, after what is queued is written.
+    pub fn close_peer(&self, peer: Peer, reason: CloseReason) {
+        if let Some(list) = self.connections.get(&peer) {
+            for connection in list.iter() {
+                connection.close(reason.clone());
             }
         }
     }

@@ -7,22 +7,73 @@
 /// The outcome of looking at a file's first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sniffed {
-    Accepted(&'static str),
+    Accepted(Kind),
     Executable,
     Unknown,
+}
+
+/// A kind of file the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+    Pdf,
+    Zip,
+    Text,
+}
+
+impl Kind {
+    /// The `Content-Type` the file is stored and served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Kind::Png => "image/png",
+            Kind::Jpeg => "image/jpeg",
+            Kind::Gif => "image/gif",
+            Kind::Webp => "image/webp",
+            Kind::Pdf => "application/pdf",
+            Kind::Zip => "application/zip",
+            Kind::Text => "text/plain; charset=utf-8",
+        }
+    }
+
+    /// The extension a name gets when it has none of [`Kind::extensions`].
+    pub fn extension(self) -> &'static str {
+        self.extensions()[0]
+    }
+
+    /// The extensions (lower case, without the dot) a file of this kind usually has and
+    /// that the programs opening it by name treat as this kind; the first is
+    /// [`Kind::extension`]. Zip containers that are documents
+    /// (OOXML and OpenDocument without macros) keep their names; `jar`, `apk` and the
+    /// like do not, they are run rather than opened. Text is only text when the name
+    /// says so: `html`, `svg`, `js`, `hta`, `bat`, `ps1`… are programs a click runs, and
+    /// `csv` is a spreadsheet that may run formulas.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Kind::Png => &["png"],
+            Kind::Jpeg => &["jpg", "jpeg", "jpe", "jfif"],
+            Kind::Gif => &["gif"],
+            Kind::Webp => &["webp"],
+            Kind::Pdf => &["pdf"],
+            Kind::Zip => &["zip", "docx", "xlsx", "pptx", "odt", "ods", "odp"],
+            Kind::Text => &["txt", "text", "log"],
+        }
+    }
 }
 
 /// How many leading bytes [`sniff`] needs to see.
 pub const SNIFF_LEN: usize = 1024;
 
-const KINDS: &[(&[u8], &str)] = &[
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"%PDF-", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"PK\x05\x06", "application/zip"),
+const KINDS: &[(&[u8], Kind)] = &[
+    (b"\x89PNG\r\n\x1a\n", Kind::Png),
+    (b"\xff\xd8\xff", Kind::Jpeg),
+    (b"GIF87a", Kind::Gif),
+    (b"GIF89a", Kind::Gif),
+    (b"%PDF-", Kind::Pdf),
+    (b"PK\x03\x04", Kind::Zip),
+    (b"PK\x05\x06", Kind::Zip),
 ];
 
 const EXECUTABLES: &[&[u8]] = &[
@@ -46,13 +97,13 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         return Sniffed::Executable;
     }
     if let Some((_, kind)) = KINDS.iter().find(|(magic, _)| head.starts_with(magic)) {
-        return Sniffed::Accepted(kind);
+        return Sniffed::Accepted(*kind);
     }
     if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
-        return Sniffed::Accepted("image/webp");
+        return Sniffed::Accepted(Kind::Webp);
     }
     if is_text(head) {
-        return Sniffed::Accepted("text/plain; charset=utf-8");
+        return Sniffed::Accepted(Kind::Text);
     }
     Sniffed::Unknown
 }
@@ -80,22 +131,19 @@ mod tests {
     fn images_documents_and_archives_are_recognised() {
         assert_eq!(
             sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
-            Sniffed::Accepted("image/png")
+            Sniffed::Accepted(Kind::Png)
         );
-        assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Sniffed::Accepted("image/jpeg"));
-        assert_eq!(sniff(b"GIF89a..."), Sniffed::Accepted("image/gif"));
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Sniffed::Accepted(Kind::Jpeg));
+        assert_eq!(sniff(b"GIF89a..."), Sniffed::Accepted(Kind::Gif));
         assert_eq!(
             sniff(b"RIFF\x24\0\0\0WEBPVP8 "),
-            Sniffed::Accepted("image/webp")
+            Sniffed::Accepted(Kind::Webp)
         );
-        assert_eq!(sniff(b"%PDF-1.7\n"), Sniffed::Accepted("application/pdf"));
-        assert_eq!(
-            sniff(b"PK\x03\x04\x14\0"),
-            Sniffed::Accepted("application/zip")
-        );
+        assert_eq!(sniff(b"%PDF-1.7\n"), Sniffed::Accepted(Kind::Pdf));
+        assert_eq!(sniff(b"PK\x03\x04\x14\0"), Sniffed::Accepted(Kind::Zip));
         assert_eq!(
             sniff("héllo\nwörld".as_bytes()),
-            Sniffed::Accepted("text/plain; charset=utf-8")
+            Sniffed::Accepted(Kind::Text)
         );
     }
 
@@ -116,9 +164,6 @@ mod tests {
         assert_eq!(sniff(b"\0\x01\x02\x03binary"), Sniffed::Unknown);
         assert_eq!(sniff(b""), Sniffed::Unknown);
         // A character cut in half by the sniffing window is still text.
-        assert_eq!(
-            sniff(&"aé".as_bytes()[..2]),
-            Sniffed::Accepted("text/plain; charset=utf-8")
-        );
+        assert_eq!(sniff(&"aé".as_bytes()[..2]), Sniffed::Accepted(Kind::Text));
     }
 }

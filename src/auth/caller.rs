@@ -37,7 +37,17 @@ impl Caller {
 
     /// Verifies `token` and that its holder still exists and is allowed in.
     pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller> {
+        Ok(Caller::authenticate_until(state, token).await?.0)
+    }
+
+    /// [`Caller::authenticate`], and when the token expires.
+    pub async fn authenticate_until(
+        state: &AppState,
+        token: &str,
+    ) -> Result<(Caller, chrono::DateTime<chrono::Utc>)> {
         let claims = state.tokens.verify(token)?;
+        let expires = chrono::DateTime::from_timestamp(claims.exp, 0)
+            .ok_or_else(|| Error::unauthorized("invalid or expired token"))?;
         let caller = Caller::new(claims.sub, claims.role);
         let allowed = state
             .db
@@ -56,7 +66,7 @@ impl Caller {
             })
             .await?;
         if allowed {
-            Ok(caller)
+            Ok((caller, expires))
         } else {
             Err(Error::unauthorized("invalid or expired token"))
         }

@@ -2,8 +2,10 @@
 
 mod caller;
 mod password;
+pub mod throttle;
 mod token;
 
 pub use caller::Caller;
 pub use password::{hash_password, verify_password};
+pub use throttle::LoginGuard;
 pub use token::{load_or_create_secret, Claims, TokenKeys};

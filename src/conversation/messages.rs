@@ -46,7 +46,21 @@ impl Conversation {
         if sender.kind == ParticipantType::Specialist {
             change.row = self.first_response(now);
         }
-        Step::Commit(appending(change, row, sender.name, false))
+        let unknown_key = row
+            .client_msg_id
+            .clone()
+            .zip(sender.id)
+            .filter(|_| !self.keys_complete);
+        let decision = appending(change, row, sender.name, false);
+        match unknown_key {
+            // A key older than those in memory may still be a resend.
+            Some((key, sender)) => Step::CheckKey {
+                sender,
+                key,
+                decision,
+            },
+            None => Step::Commit(decision),
+        }
     }
 
     fn resend(&self, seq: i32) -> Step {
@@ -273,6 +287,7 @@ fn appending(
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::conversation::REMEMBERED_KEYS;
     use crate::domain::{AttachmentId, ScheduledId};
     use crate::protocol::Frame;
 
@@ -339,6 +354,42 @@ mod tests {
         assert!(
             matches!(step, Step::Read(Query::Resent { seq: 7 })),
             "{step:?}"
+        );
+    }
+
+    #[test]
+    fn past_the_remembered_keys_an_unknown_key_is_checked_in_the_database() {
+        let mut conversation = active();
+        let visitor = visitor_of(&conversation);
+        let step = conversation.handle(&visitor, None, send_command("k0", "hi"), now());
+        assert!(
+            matches!(step, Step::Commit(_)),
+            "every key is known: no lookup"
+        );
+        for seq in 1..=(REMEMBERED_KEYS as i32 + 1) {
+            let mut message = Message::from_row(
+                &conversation.row_at(
+                    seq,
+                    &participant(&visitor),
+                    MessageKind::Text,
+                    String::new(),
+                    now(),
+                ),
+                None,
+            );
+            message.client_msg_id = Some(format!("k{seq}"));
+            conversation.remember(message);
+        }
+        assert_eq!(conversation.sent.len(), REMEMBERED_KEYS);
+        let step = conversation.handle(&visitor, None, send_command("k1", "again?"), now());
+        assert!(
+            matches!(step, Step::CheckKey { ref key, .. } if key == "k1"),
+            "{step:?}"
+        );
+        let recent = conversation.handle(&visitor, None, send_command("k9000", "again"), now());
+        assert!(
+            matches!(recent, Step::Done(_) | Step::Read(_)),
+            "{recent:?}"
         );
     }
 

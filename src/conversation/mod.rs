@@ -14,6 +14,7 @@ mod fixtures;
 mod lifecycle;
 mod messages;
 mod opening;
+mod pages;
 mod presence;
 mod state;
 mod step;
@@ -26,5 +27,6 @@ pub use decision::{
     Settlement, Stored,
 };
 pub use opening::{Opening, OpeningInput, Origin};
-pub use state::{Conversation, Peers, Restored, RECENT};
+pub use pages::fit_reply;
+pub use state::{Conversation, Peers, Restored, RECENT, REMEMBERED_KEYS};
 pub use step::{Decision, PageAnswer, Query, Step, Then};

@@ -15,12 +15,18 @@ use crate::routing::Waiting;
 
 /// Messages kept in memory for offers and quick resends.
 pub const RECENT: usize = 200;
+/// Resend keys kept in memory; an older key is looked up in the database.
+pub const REMEMBERED_KEYS: usize = 10_000;
 
 pub struct Conversation {
     pub(super) view: SessionView,
     /// `(sender, client_msg_id) → seq` of every message sent with a client id. Looked
     /// up for every message, hence foldhash (randomly seeded, like std's SipHash).
     pub(super) sent: foldhash::HashMap<(Option<Uuid>, String), i32>,
+    /// The keys of `sent`, oldest first, so the oldest go when there are too many.
+    pub(super) sent_order: VecDeque<(Option<Uuid>, String)>,
+    /// Whether `sent` holds every key the session has stored.
+    pub(super) keys_complete: bool,
     pub(super) recent: VecDeque<Message>,
     pub(super) read: HashMap<(ParticipantType, Uuid), i32>,
     /// Specialists the session is or was assigned to: they may use its workspace.
@@ -30,6 +36,7 @@ pub struct Conversation {
 /// What a conversation is restored from when its actor starts.
 pub struct Restored {
     pub view: SessionView,
+    /// The latest [`REMEMBERED_KEYS`] resend keys, newest first.
     pub keys: Vec<(Option<Uuid>, String, i32)>,
     /// The latest messages, oldest first.
     pub recent: Vec<Message>,
@@ -54,12 +61,21 @@ impl Conversation {
             took_part: view.row.specialist_id.into_iter().collect(),
             view,
             sent: foldhash::HashMap::default(),
+            sent_order: VecDeque::new(),
+            keys_complete: true,
             recent: VecDeque::new(),
             read: HashMap::new(),
         }
     }
 
     pub fn restore(restored: Restored) -> Conversation {
+        let keys_complete = restored.keys.len() < REMEMBERED_KEYS;
+        let sent_order = restored
+            .keys
+            .iter()
+            .rev()
+            .map(|(sender, key, _)| (*sender, key.clone()))
+            .collect();
         Conversation {
             view: restored.view,
             sent: restored
@@ -67,6 +83,8 @@ impl Conversation {
                 .into_iter()
                 .map(|(sender, key, seq)| ((sender, key), seq))
                 .collect(),
+            sent_order,
+            keys_complete,
             recent: restored.recent.into(),
             read: restored
                 .read
@@ -104,7 +122,15 @@ impl Conversation {
 
     pub(super) fn remember(&mut self, message: Message) {
         if let Some(key) = message.client_msg_id.clone() {
-            self.sent.insert((message.sender.id, key), message.seq);
+            let key = (message.sender.id, key);
+            self.sent.insert(key.clone(), message.seq);
+            self.sent_order.push_back(key);
+            while self.sent_order.len() > REMEMBERED_KEYS {
+                if let Some(oldest) = self.sent_order.pop_front() {
+                    self.sent.remove(&oldest);
+                }
+                self.keys_complete = false;
+            }
         }
         self.recent.push_back(message);
         while self.recent.len() > RECENT {

@@ -24,6 +24,13 @@ pub enum Step {
         target: SpecialistId,
         decision: Decision,
     },
+    /// A message whose resend key may be one of those no longer in memory: if the
+    /// database has a message of `sender` with `key`, answer with it; else commit.
+    CheckKey {
+        sender: uuid::Uuid,
+        key: String,
+        decision: Decision,
+    },
     /// Answer from the database without changing anything.
     Read(Query),
     /// Typing: the actor keeps the timer that ends it.

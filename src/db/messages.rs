@@ -182,11 +182,12 @@ pub fn page(
     Ok((named, has_more))
 }
 
-/// Every `(sender_id, client_msg_id) → seq` of a session, for idempotent resends after a
-/// restart.
+/// The `(sender_id, client_msg_id) → seq` of a session's latest `limit` messages sent
+/// with a client id, newest first: what resends after a restart are recognised by.
 pub fn client_keys(
     conn: &mut PgConnection,
     session: SessionId,
+    limit: i64,
 ) -> QueryResult<Vec<(Option<uuid::Uuid>, String, i32)>> {
     messages::table
         .filter(
@@ -194,10 +195,31 @@ pub fn client_keys(
                 .eq(session)
                 .and(messages::client_msg_id.is_not_null()),
         )
+        .order(messages::seq.desc())
+        .limit(limit)
         .select((
             messages::sender_id,
             messages::client_msg_id.assume_not_null(),
             messages::seq,
         ))
         .load(conn)
+}
+
+/// The seq of the message `sender` sent with `key` in `session`, if there is one.
+pub fn seq_of_key(
+    conn: &mut PgConnection,
+    session: SessionId,
+    sender: uuid::Uuid,
+    key: &str,
+) -> QueryResult<Option<i32>> {
+    messages::table
+        .filter(
+            messages::session_id
+                .eq(session)
+                .and(messages::sender_id.eq(sender))
+                .and(messages::client_msg_id.eq(key)),
+        )
+        .select(messages::seq)
+        .first(conn)
+        .optional()
 }

@@ -179,6 +179,7 @@ diesel::table! {
         email -> Nullable<Text>,
         phone -> Nullable<Text>,
         created_at -> Timestamptz,
+        bot_id -> Nullable<Uuid>,
     }
 }
 
@@ -241,6 +242,7 @@ diesel::joinable!(session_events -> chat_sessions (session_id));
 diesel::joinable!(session_specialists -> chat_sessions (session_id));
 diesel::joinable!(session_specialists -> specialists (specialist_id));
 diesel::joinable!(session_tags -> chat_sessions (session_id));
+diesel::joinable!(visitors -> bots (bot_id));
 diesel::joinable!(webhook_attempts -> webhook_outbox (event_id));
 diesel::joinable!(webhook_attempts -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> webhook_outbox (event_id));

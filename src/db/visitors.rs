@@ -1,12 +1,19 @@
 //! Website visitors: anonymous by default, known by `external_id` when a bot hands them
 //! over.
+//!
+//! An `external_id` is the bot's own name for a person (a CRM's or a shop's id), so it
+//! means something only to the bot that gave it: the column `bot_id` records that bot,
+//! and a visitor is found by the pair, never by the id alone. Another bot sending the
+//! same `external_id` gets a visitor of its own, not a token for this one (SPEC section
+//! 12). `bot_id` is written only here, when a bot hands a visitor over; the rows below
+//! leave it out, as nothing outside this lookup needs it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
 use super::schema::visitors;
-use crate::domain::VisitorId;
+use crate::domain::{BotId, VisitorId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = visitors)]
@@ -46,17 +53,19 @@ pub fn find(conn: &mut PgConnection, id: VisitorId) -> QueryResult<Option<Visito
 
 diesel::define_sql_function!(fn coalesce(value: Nullable<Text>, fallback: Nullable<Text>) -> Nullable<Text>);
 
-/// The visitor a bot knows by `visitor.external_id`: created the first time, reused (with
-/// the details the bot now sends filled in) every time after. One statement, so two
-/// handoffs of the same visitor at once still end up with one row.
+/// The visitor `bot` knows by `visitor.external_id`: created the first time, reused (with
+/// the details the bot now sends filled in) every time after. Only the visitors this bot
+/// handed over are looked at; the same `external_id` from another bot is another person.
+/// One statement, so two handoffs of the same visitor at once still end up with one row.
 pub fn upsert_by_external_id(
     conn: &mut PgConnection,
+    bot: BotId,
     visitor: &NewVisitor,
 ) -> QueryResult<Visitor> {
     use diesel::upsert::excluded;
     diesel::insert_into(visitors::table)
-        .values(visitor)
-        .on_conflict(visitors::external_id)
+        .values((visitor, visitors::bot_id.eq(bot)))
+        .on_conflict((visitors::bot_id, visitors::external_id))
         .do_update()
         .set((
             visitors::name.eq(coalesce(excluded(visitors::name), visitors::name)),

@@ -143,8 +143,10 @@ impl Metadata {
 
     pub fn parse(raw: Option<serde_json::Value>) -> Result<Metadata> {
         let metadata = raw.unwrap_or_else(|| serde_json::json!({}));
-        let encoded = metadata.to_string();
-        if !metadata.is_object() || encoded.len() > Self::MAX_BYTES || encoded.contains("\\u0000") {
+        if !metadata.is_object()
+            || metadata.to_string().len() > Self::MAX_BYTES
+            || holds_nul(&metadata)
+        {
             return Err(Error::bad_request(
                 "metadata: a JSON object of at most 16 KiB, without NUL characters",
             ));
@@ -154,6 +156,18 @@ impl Metadata {
 
     pub fn into_inner(self) -> serde_json::Value {
         self.0
+    }
+}
+
+/// Whether any key or string in `value` holds a NUL, which `jsonb` cannot store.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
     }
 }
 
@@ -271,6 +285,14 @@ mod tests {
         for bad in [serde_json::json!([1]), serde_json::json!("text"), nul, big] {
             assert_eq!(refused(Metadata::parse(Some(bad))), ErrorCode::BadRequest);
         }
+    }
+
+    #[test]
+    fn metadata_may_hold_the_text_of_an_escaped_nul() {
+        let written_out = serde_json::json!({ "a": "\\u0000" });
+        assert!(Metadata::parse(Some(written_out)).is_ok());
+        let nul_key = serde_json::json!({ "a\u{0}": 1 });
+        assert!(Metadata::parse(Some(nul_key)).is_err());
     }
 
     #[test]

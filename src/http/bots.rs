@@ -4,6 +4,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::later::Later;
 use crate::accounts;
 use crate::auth::Caller;
 use crate::db;
@@ -48,9 +49,10 @@ struct BotList {
 async fn create(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<CreateBot>,
+    body: Later<web::Json<CreateBot>>,
 ) -> Result<HttpResponse> {
     caller.require_admin()?;
+    let body = body.take()?.into_inner();
     let tokens = state.tokens.clone();
     let (bot, token) = state
         .db

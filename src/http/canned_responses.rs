@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::later::Later;
 use crate::access;
 use crate::auth::Caller;
 use crate::db::{self, canned_responses::CannedResponseChanges};
@@ -120,10 +121,10 @@ pub struct RenderQuery {
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: Later<web::Query<ListQuery>>,
 ) -> Result<HttpResponse> {
     let viewer = caller.require_staff()?;
-    let q = query.into_inner().q;
+    let q = query.take()?.into_inner().q;
     if q.as_deref().is_some_and(|q| q.contains('\0')) {
         return Err(Error::bad_request("q: no NUL characters"));
     }
@@ -157,10 +158,10 @@ async fn list(
 async fn create(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<NewCannedResponse>,
+    body: Later<web::Json<NewCannedResponse>>,
 ) -> Result<HttpResponse> {
     let owner = caller.require_staff()?;
-    let body = body.into_inner();
+    let body = body.take()?.into_inner();
     if body.shared {
         caller.require_admin()?;
     }
@@ -237,10 +238,10 @@ async fn change(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<CannedResponseId>,
-    body: web::Json<ChangeCannedResponse>,
+    body: Later<web::Json<ChangeCannedResponse>>,
 ) -> Result<HttpResponse> {
     let viewer = caller.require_staff()?;
-    let body = body.into_inner();
+    let body = body.take()?.into_inner();
     let changes = CannedResponseChanges {
         shortcut: body.shortcut.as_deref().map(shortcut).transpose()?,
         title: body
@@ -325,11 +326,11 @@ async fn render(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<CannedResponseId>,
-    query: web::Query<RenderQuery>,
+    query: Later<web::Query<RenderQuery>>,
 ) -> Result<HttpResponse> {
     let viewer = caller.require_staff()?;
     let id = id.into_inner();
-    let session = query.into_inner().session_id;
+    let session = query.take()?.into_inner().session_id;
     let body = state
         .db
         .run(move |conn| {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::later::Later;
 use crate::auth::Caller;
 use crate::db::sessions::SessionView;
 use crate::db::{self, search::Filter, search::Search};
@@ -93,12 +94,12 @@ pub struct ConversationList {
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<ConversationsQuery>,
+    query: Later<web::Query<ConversationsQuery>>,
 ) -> Result<HttpResponse> {
     let viewer = caller.require_staff()?;
     // Admins see every conversation, specialists those they were assigned to.
     let visible_to = (!caller.is_admin()).then_some(viewer);
-    let query = query.into_inner();
+    let query = query.take()?.into_inner();
     let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let filter = Filter {

@@ -1,12 +1,16 @@
 //! `POST /api/v1/auth/login`: specialists and admins exchange e-mail and password for a
 //! token. An unknown e-mail and a wrong password get the same answer, and cost the same
 //! hashing time, so the endpoint does not reveal who has an account.
+//!
+//! Guessing is throttled per account and per client address before any database or
+//! hashing work, and the hashing runs a few at a time on a blocking thread without a
+//! database connection, so a burst of logins cannot starve the chat (`auth::throttle`).
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{hash_password, verify_password};
+use super::rate_limit::client_key;
 use crate::db;
 use crate::error::{Error, ErrorResponse, Result};
 use crate::protocol::objects::Specialist;
@@ -38,41 +42,48 @@ struct LoggedIn {
         (status = 200, body = LoggedIn),
         (status = 400, description = "Invalid body", body = ErrorResponse),
         (status = 401, description = "Wrong e-mail or password", body = ErrorResponse),
+        (status = 429, description = "Too many failed logins for the account or address",
+            body = ErrorResponse,
+            headers(("Retry-After" = u64, description = "Seconds until an attempt may pass"))),
     )
 )]
 #[post("/auth/login")]
-async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> Result<HttpResponse> {
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Login>,
+) -> Result<HttpResponse> {
     let Login { email, password } = body.into_inner();
     let email = email.trim().to_lowercase();
-    let specialist = state
-        .db
-        .run(move |conn| {
-            // Postgres text cannot hold NUL, and no stored address contains one.
-            let found = if email.contains('\0') {
-                None
-            } else {
-                db::specialists::find_by_email(conn, &email)?
-            };
-            match found {
-                Some(s) if verify_password(&password, &s.password_hash) => Ok(Some(s)),
-                Some(_) => Ok(None),
-                None => {
-                    // Spend the time a real verification would have taken.
-                    let _ = hash_password(&password);
-                    Ok(None)
-                }
-            }
-        })
+    let address = req
+        .peer_addr()
+        .map(|addr| client_key(addr.ip()))
+        .ok_or_else(|| Error::internal("request without a peer address"))?;
+    let attempt = state.logins.admit(&email, address).await?;
+    // A disabled account is refused like a wrong password, after the same work.
+    let specialist = find(&state, email)
         .await?
-        .ok_or_else(refused)?;
-    if specialist.disabled_at.is_some() {
-        return Err(refused());
-    }
+        .filter(|specialist| specialist.disabled_at.is_none());
+    let stored = specialist.as_ref().map(|s| s.password_hash.clone());
+    let verified = attempt.verify(password, stored).await?;
+    let specialist = specialist.filter(|_| verified).ok_or_else(refused)?;
     let token = state.tokens.issue(specialist.id.0, specialist.role)?;
     Ok(HttpResponse::Ok().json(LoggedIn {
         token,
         specialist: Specialist::from(specialist),
     }))
+}
+
+/// The specialist with this (lower-cased) e-mail; the connection is returned at once.
+async fn find(state: &AppState, email: String) -> Result<Option<db::specialists::Specialist>> {
+    // Postgres text cannot hold NUL, and no stored address contains one.
+    if email.contains('\0') {
+        return Ok(None);
+    }
+    state
+        .db
+        .run(move |conn| Ok(db::specialists::find_by_email(conn, &email)?))
+        .await
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -7,6 +7,7 @@ pub mod bots;
 pub mod canned_responses;
 pub mod conversations;
 pub mod health;
+pub mod later;
 pub mod login;
 pub mod openapi;
 pub mod pages;

@@ -40,18 +40,24 @@ async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
     if let Caller::Visitor(_) = caller {
         return Err(Error::forbidden("the queue is for staff and bots"));
     }
+    // A bot sees the whole queue's figures but only its own entries.
+    let shown = match caller {
+        Caller::Bot(bot) => Some(
+            state
+                .db
+                .run(move |conn| Ok(db::sessions::waiting_of_bot(conn, bot)?))
+                .await?,
+        ),
+        _ => None,
+    };
+    let is_bot = shown.is_some();
     let summary = state
         .dispatcher
-        .send(GetQueue)
+        .send(GetQueue { shown })
         .await
         .map_err(Error::internal)?;
     let mut waiting = summary.waiting;
-    if let Caller::Bot(bot) = caller {
-        let own = state
-            .db
-            .run(move |conn| Ok(db::sessions::waiting_of_bot(conn, bot)?))
-            .await?;
-        waiting.retain(|entry| own.contains(&entry.session.id));
+    if is_bot {
         for entry in &mut waiting {
             // What staff see beyond a bot's view (SPEC section 4, Session).
             entry.session.metadata = None;

@@ -1,56 +1,112 @@
-//! A fixed-window counter per key (a client IP), for unauthenticated endpoints that
-//! would otherwise let anyone create rows as fast as they can send requests.
+//! Rate limits per key (a client address, a caller), for requests that would otherwise
+//! let one client create rows, files or work as fast as it can send them. Governor's
+//! GCRA allows a burst of the whole per-minute quota, then one request per share of the
+//! minute; a refusal says when the next request would pass.
 
+use std::hash::Hash;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
 
-use dashmap::DashMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Gcra};
 
-pub struct RateLimiter {
-    per_window: u32,
-    window: Duration,
-    windows: DashMap<IpAddr, (Instant, u32)>,
+use crate::error::{Error, Result};
+
+/// Keys kept before the ones idle long enough to be full again are dropped.
+const PRUNE_ABOVE: usize = 100_000;
+
+pub struct RateLimiter<K: Hash + Eq + Clone> {
+    limiter: Gcra<K, DefaultKeyedStateStore<K>, DefaultClock>,
+    clock: DefaultClock,
 }
 
-impl RateLimiter {
-    pub fn new(per_window: u32, window: Duration) -> Self {
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    /// `per_minute` requests a minute per key (at least one).
+    pub fn per_minute(per_minute: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
         Self {
-            per_window,
-            window,
-            windows: DashMap::new(),
+            limiter: Gcra::keyed(quota),
+            clock: DefaultClock::default(),
         }
     }
 
-    /// Counts one request from `key`; false when the key is over its limit.
-    pub fn allow(&self, key: IpAddr) -> bool {
-        let now = Instant::now();
-        if self.windows.len() > 100_000 {
-            self.windows
-                .retain(|_, (start, _)| now.duration_since(*start) < self.window);
+    /// Counts one request of `key`; `rate_limited` (with `Retry-After`) when it is over
+    /// its quota. `what` names the requests in the refusal.
+    pub fn check(&self, key: &K, what: &str) -> Result<()> {
+        if self.limiter.len() > PRUNE_ABOVE {
+            self.limiter.retain_recent();
         }
-        let mut entry = self.windows.entry(key).or_insert((now, 0));
-        let (start, count) = entry.value_mut();
-        if now.duration_since(*start) >= self.window {
-            *start = now;
-            *count = 0;
+        self.limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            Error::rate_limited_for(format!("too many {what}, slow down"), wait)
+        })
+    }
+}
+
+/// The request rates the HTTP API limits.
+pub struct Limiters {
+    /// `POST /visitors` per client address.
+    pub signups: RateLimiter<IpAddr>,
+    /// `POST /sessions/{id}/messages` per caller.
+    pub messages: RateLimiter<uuid::Uuid>,
+    /// Uploads per caller.
+    pub uploads: RateLimiter<uuid::Uuid>,
+}
+
+impl Limiters {
+    pub fn new(config: &crate::config::Config) -> Limiters {
+        Limiters {
+            signups: RateLimiter::per_minute(config.visitor_signups_per_minute),
+            messages: RateLimiter::per_minute(config.limits.http_messages_per_minute),
+            uploads: RateLimiter::per_minute(config.limits.uploads_per_minute),
         }
-        *count += 1;
-        *count <= self.per_window
+    }
+}
+
+/// A client address as limits count it: an IPv4 address, or an IPv6 address's /64 (one
+/// subscriber's network; a single host may use any address in it).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(network.into())
+            }
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
-    fn a_key_over_its_limit_is_refused_and_others_are_not() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+    fn a_key_over_its_limit_is_refused_with_a_wait_and_others_are_not() {
+        let limiter = RateLimiter::per_minute(2);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(limiter.allow(a));
-        assert!(limiter.allow(a));
-        assert!(!limiter.allow(a));
-        assert!(limiter.allow(b));
+        assert!(limiter.check(&a, "requests").is_ok());
+        assert!(limiter.check(&a, "requests").is_ok());
+        let refused = limiter.check(&a, "requests").unwrap_err();
+        assert_eq!(refused.code, ErrorCode::RateLimited);
+        let wait = refused.retry_after.expect("a Retry-After");
+        assert!((1..=30).contains(&wait), "{wait}");
+        assert!(limiter.check(&b, "requests").is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_network_share_a_key() {
+        let one = client_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let other = client_key("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap());
+        let elsewhere = client_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(one, other);
+        assert_ne!(one, elsewhere);
+        assert_eq!(one, "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        let mapped = client_key("::ffff:192.0.2.7".parse().unwrap());
+        assert_eq!(mapped, "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 }

@@ -16,7 +16,8 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Party};
+use super::later::Later;
+use crate::access::{self, Action, Party};
 use crate::actors::messages::session::Command;
 use crate::actors::reply::Reply;
 use crate::auth::Caller;
@@ -147,7 +148,7 @@ async fn create(
     caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Handoff>,
+    body: Later<web::Json<Handoff>>,
 ) -> Result<HttpResponse> {
     let bot = caller.require_bot()?;
     let key = match req.headers().get("Idempotency-Key") {
@@ -156,7 +157,8 @@ async fn create(
         })?)?),
         None => None,
     };
-    let handed_off = handoff::hand_off(&state, bot, body.into_inner(), key).await?;
+    let body = body.take()?.into_inner();
+    let handed_off = handoff::hand_off(&state, bot, body, key).await?;
     let view = handed_off.view;
     let visitor_token = state.tokens.issue(view.visitor.id.0, Role::Visitor)?;
     let info = req.connection_info();
@@ -192,6 +194,8 @@ async fn create(
         (status = 409, description = "The session has ended, or the file was sent",
             body = ErrorResponse),
         (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 429, description = "Too many messages from this caller",
+            body = ErrorResponse),
     ),
     security(("bearer" = []))
 )]
@@ -200,14 +204,17 @@ async fn send_message(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
-    body: web::Json<NewMessage>,
+    body: Later<web::Json<NewMessage>>,
 ) -> Result<HttpResponse> {
-    let body = body.into_inner();
+    let id = id.into_inner();
+    authorize(&state, caller, id, Action::Send).await?;
+    state.limiters.messages.check(&caller.uuid(), "messages")?;
+    let body = body.take()?.into_inner();
     let command = SessionCommand::Send {
         client_msg_id: body.client_msg_id.map(ClientMsgId::parse).transpose()?,
         content: Content::parse(body.body.as_deref(), body.attachment_id)?,
     };
-    match run(&state, caller, id.into_inner(), command).await? {
+    match run(&state, caller, id, command).await? {
         Answer::Sent(message) => Ok(HttpResponse::Created().json(MessageBody { message })),
         other => Err(unexpected(other)),
     }
@@ -259,14 +266,15 @@ async fn list_messages(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
-    query: web::Query<MessagesQuery>,
+    query: Later<web::Query<MessagesQuery>>,
 ) -> Result<HttpResponse> {
+    let (view, party) = load(&state, &caller, id.into_inner()).await?;
+    let query = query.take()?.into_inner();
     let limit = query.limit.unwrap_or(MESSAGES_DEFAULT);
     if !(1..=MESSAGES_MAX).contains(&limit) {
         return Err(Error::bad_request(format!("limit: 1 to {MESSAGES_MAX}")));
     }
     let after = query.after_seq.unwrap_or(0).max(0);
-    let (view, party) = load(&state, &caller, id.into_inner()).await?;
     let (messages, has_more) =
         read_messages(&state, view.row.id, Page::After(after), limit, party).await?;
     Ok(HttpResponse::Ok().json(MessagePage { messages, has_more }))
@@ -296,9 +304,10 @@ async fn show_transcript(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
-    query: web::Query<TranscriptQuery>,
+    query: Later<web::Query<TranscriptQuery>>,
 ) -> Result<HttpResponse> {
     let (view, party) = load(&state, &caller, id.into_inner()).await?;
+    let format = query.take()?.into_inner().format;
     let mut messages = Vec::new();
     loop {
         let after = messages.last().map_or(0, |m: &Message| m.seq);
@@ -319,7 +328,7 @@ async fn show_transcript(
         session: Session::for_audience(&view, party.audience()),
         messages,
     };
-    Ok(match query.format.unwrap_or(transcript::Format::Json) {
+    Ok(match format.unwrap_or(transcript::Format::Json) {
         transcript::Format::Json => HttpResponse::Ok().json(transcript),
         transcript::Format::Text => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
@@ -357,8 +366,11 @@ async fn end(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
-    body: web::Bytes,
+    body: Later<web::Bytes>,
 ) -> Result<HttpResponse> {
+    let id = id.into_inner();
+    authorize(&state, caller, id, Action::End).await?;
+    let body = body.take()?;
     // The body is optional: `{}`, no body at all, or `{"reason": …}`.
     let body: EndSession = if body.iter().all(u8::is_ascii_whitespace) {
         EndSession::default()
@@ -366,7 +378,6 @@ async fn end(
         serde_json::from_slice(&body)
             .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))?
     };
-    let id = id.into_inner();
     let command = SessionCommand::End {
         reason: Remark::parse("reason", body.reason.as_deref(), Remark::REASON_CHARS)?,
     };
@@ -399,9 +410,9 @@ async fn end(
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: Later<web::Query<ListQuery>>,
 ) -> Result<HttpResponse> {
-    let query = query.into_inner();
+    let query = query.take()?.into_inner();
     let limit = list_limit(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let owner = match caller {
@@ -495,6 +506,18 @@ async fn read_messages(
         .run(move |conn| Ok(db::messages::page(conn, id, page, limit, with_notes)?))
         .await?;
     Ok((rows.iter().map(Message::from_stored).collect(), has_more))
+}
+
+/// Checks that `caller` may do `action` to session `id` as it stands, before the
+/// request's body is looked at; the session's actor checks again when it acts.
+async fn authorize(state: &AppState, caller: Caller, id: SessionId, action: Action) -> Result<()> {
+    state
+        .db
+        .run(move |conn| {
+            let row = db::sessions::find(conn, id)?.ok_or_else(no_such_session)?;
+            access::authorize(&row, &caller, action).map(|_| ())
+        })
+        .await
 }
 
 /// Runs a request through the session's actor and waits for its answer.

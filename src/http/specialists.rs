@@ -2,13 +2,18 @@
 //! role, disabled). Disabling refuses the specialist's tokens on their next request.
 
 use actix_web::{get, patch, post, web, HttpResponse};
+use actix_ws::{CloseCode, CloseReason};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::later::Later;
 use crate::accounts::{self, SpecialistInput};
+use crate::actors::connection::SIGN_IN_AGAIN;
+use crate::actors::connections::Peer;
+use crate::actors::messages::dispatcher::SpecialistGone;
 use crate::actors::messages::specialist::ProfileChanged;
-use crate::auth::{hash_password, Caller};
+use crate::auth::Caller;
 use crate::db;
 use crate::domain::inputs::{languages, required_text, skills};
 use crate::domain::{Role, SpecialistId};
@@ -46,10 +51,11 @@ struct SpecialistList {
 async fn create(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<SpecialistInput>,
+    body: Later<web::Json<SpecialistInput>>,
 ) -> Result<HttpResponse> {
     caller.require_admin()?;
-    let new = web::block(move || accounts::new_specialist(body.into_inner()))
+    let body = body.take()?.into_inner();
+    let new = web::block(move || accounts::new_specialist(body))
         .await
         .map_err(Error::internal)??;
     let specialist = state
@@ -119,22 +125,19 @@ async fn change(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<SpecialistId>,
-    body: web::Json<ChangeSpecialist>,
+    body: Later<web::Json<ChangeSpecialist>>,
 ) -> Result<HttpResponse> {
     caller.require_admin()?;
     let id = id.into_inner();
-    let body = body.into_inner();
+    let body = body.take()?.into_inner();
     if body.disabled == Some(true) && caller.staff() == Some(id) {
         return Err(Error::conflict("admins cannot disable themselves"));
     }
     let password_hash = match body.password {
         Some(password) => {
             accounts::check_password(&password)?;
-            Some(
-                web::block(move || hash_password(&password))
-                    .await
-                    .map_err(Error::internal)??,
-            )
+            // Counted with the logins' hashes, so no burst of them starves the server.
+            Some(state.logins.hash(password).await?)
         }
         None => None,
     };
@@ -156,7 +159,7 @@ async fn change(
             .transpose()?,
         disabled_at: body.disabled.map(|disabled| disabled.then(Utc::now)),
     };
-    let updated = state
+    let (before, updated) = state
         .db
         .run(move |conn| {
             let unchanged = changes.name.is_none()
@@ -166,15 +169,43 @@ async fn change(
                 && changes.languages.is_none()
                 && changes.max_concurrent_chats.is_none()
                 && changes.disabled_at.is_none();
-            let row = if unchanged {
-                db::specialists::find(conn, id)?
+            let before = db::specialists::find(conn, id)?
+                .ok_or_else(|| Error::not_found("no such specialist"))?;
+            let after = if unchanged {
+                Some(before.clone())
             } else {
                 db::specialists::update(conn, id, &changes)?
             };
-            row.ok_or_else(|| Error::not_found("no such specialist"))
+            Ok((
+                before,
+                after.ok_or_else(|| Error::not_found("no such specialist"))?,
+            ))
         })
         .await?;
     log::info!("specialist {id} changed by {}", caller);
+    let disabled = before.disabled_at.is_none() && updated.disabled_at.is_some();
+    let demoted = before.role == Role::Admin && updated.role != Role::Admin;
+    if disabled || demoted {
+        // Their open sockets were opened with rights they no longer have: they sign in
+        // again (a disabled specialist cannot).
+        let reason = if disabled {
+            "account disabled"
+        } else {
+            "role changed"
+        };
+        state.connections.close_peer(
+            Peer::specialist(id.0),
+            CloseReason {
+                code: CloseCode::Other(SIGN_IN_AGAIN),
+                description: Some(reason.to_owned()),
+            },
+        );
+    }
+    if disabled {
+        // No more offers, and their chats go back to the queue now, as when a console
+        // has been gone past the grace period.
+        state.dispatcher.do_send(SpecialistGone(id));
+    }
     // A console that is open routes with the new skills and capacity at once.
     if let Some(actor) = state.specialists.get(id) {
         actor.do_send(ProfileChanged(SpecialistState::new(

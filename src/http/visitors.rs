@@ -5,6 +5,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::rate_limit::client_key;
 use crate::db;
 use crate::domain::inputs::{optional_text, Email};
 use crate::domain::{Role, VisitorId};
@@ -49,11 +50,10 @@ async fn create(
         .peer_addr()
         .map(|addr| addr.ip())
         .ok_or_else(|| Error::internal("request without a peer address"))?;
-    if !state.signups.allow(ip) {
-        return Err(Error::rate_limited(
-            "too many new visitors from this address",
-        ));
-    }
+    state
+        .limiters
+        .signups
+        .check(&client_key(ip), "new visitors from this address")?;
     // The body is optional: a widget without a pre-chat form sends nothing.
     let body: CreateVisitor = if body.iter().all(u8::is_ascii_whitespace) {
         CreateVisitor::default()

@@ -6,6 +6,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::later::Later;
 use crate::auth::Caller;
 use crate::db;
 use crate::domain::WebhookId;
@@ -67,14 +68,14 @@ struct DeliveryList {
 async fn create(
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<CreateWebhook>,
+    body: Later<web::Json<CreateWebhook>>,
 ) -> Result<HttpResponse> {
     caller.require_admin()?;
     let CreateWebhook {
         url,
         events,
         secret,
-    } = body.into_inner();
+    } = body.take()?.into_inner();
     let parsed = WebhookUrl::parse(url.trim())?;
     parsed.resolve(state.config.webhook_allow_private).await?;
     let events = event_names(&events)?;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::later::Later;
 use super::sessions::unexpected;
 use super::sessions::SessionBody;
 use crate::access;
@@ -84,11 +85,11 @@ async fn set_tags(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
-    body: web::Json<TagsInput>,
+    body: Later<web::Json<TagsInput>>,
 ) -> Result<HttpResponse> {
     // Visitors and bots are refused before their input is looked at.
     caller.require_staff()?;
-    let tags = inputs::session_tags(&body.into_inner().tags)?;
+    let tags = inputs::session_tags(&body.take()?.into_inner().tags)?;
     let (reply, answer) = Reply::channel();
     state.sessions.tell(
         id.into_inner(),

@@ -5,7 +5,10 @@ use actix::{Actor, AsyncContext};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use chrono::{DateTime, Utc};
+
 use crate::actors::connection::{Identity, WsConnection, MAX_FRAME_BYTES};
+use crate::actors::connections::{Admission, Peer};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::sessions::SessionView;
@@ -32,11 +35,20 @@ async fn upgrade(
         .token
         .as_deref()
         .ok_or_else(|| Error::unauthorized("missing token"))?;
-    let caller = Caller::authenticate(&state, token).await?;
-    if let Caller::Bot(_) = caller {
-        return Err(Error::forbidden("bots use the HTTP API"));
-    }
-    let (identity, hello) = prepare(&state, caller, &req).await?;
+    let (caller, token_expires) = Caller::authenticate_until(&state, token).await?;
+    let (peer, limit) = match caller {
+        Caller::Bot(_) => return Err(Error::forbidden("bots use the HTTP API")),
+        Caller::Visitor(id) => (Peer::visitor(id.0), state.config.limits.visitor_connections),
+        other => (
+            Peer::specialist(other.uuid()),
+            state.config.limits.staff_connections,
+        ),
+    };
+    let admission = state
+        .connections
+        .admit(peer, limit)
+        .ok_or_else(|| Error::rate_limited("too many open connections for this account"))?;
+    let (identity, hello) = prepare(&state, caller, &req, token_expires, admission).await?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|e| Error::bad_request(e.to_string()))?;
     let stream = stream
@@ -52,14 +64,31 @@ async fn upgrade(
 }
 
 /// Loads who the caller is and their open sessions, and builds the `hello`.
-async fn prepare(state: &AppState, caller: Caller, req: &HttpRequest) -> Result<(Identity, Frame)> {
+async fn prepare(
+    state: &AppState,
+    caller: Caller,
+    req: &HttpRequest,
+    token_expires: DateTime<Utc>,
+    admission: Admission,
+) -> Result<(Identity, Frame)> {
     let user_agent = req
         .headers()
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let id = match caller {
-        Caller::Visitor(id) => return prepare_visitor(state, caller, id, user_agent).await,
+        Caller::Visitor(id) => {
+            let identity = Identity {
+                caller,
+                name: None,
+                profile: None,
+                user_agent,
+                open_sessions: Vec::new(),
+                token_expires,
+                admission,
+            };
+            return prepare_visitor(state, id, identity).await;
+        }
         Caller::Specialist(id) | Caller::Admin(id) => id,
         Caller::Bot(_) => return Err(Error::forbidden("bots use the HTTP API")),
     };
@@ -103,15 +132,16 @@ async fn prepare(state: &AppState, caller: Caller, req: &HttpRequest) -> Result<
         profile: Some(profile),
         user_agent,
         open_sessions: Vec::new(),
+        token_expires,
+        admission,
     };
     Ok((identity, hello))
 }
 
 async fn prepare_visitor(
     state: &AppState,
-    caller: Caller,
     id: VisitorId,
-    user_agent: Option<String>,
+    mut identity: Identity,
 ) -> Result<(Identity, Frame)> {
     let (visitor, sessions) = state
         .db
@@ -122,18 +152,13 @@ async fn prepare_visitor(
         })
         .await?;
     let hello = hello(
-        caller.role(),
+        identity.caller.role(),
         serde_json::to_value(crate::protocol::objects::Visitor::from(visitor.clone())),
         &sessions,
         Audience::Visitor,
     );
-    let identity = Identity {
-        caller,
-        name: visitor.name,
-        profile: None,
-        user_agent,
-        open_sessions: sessions.iter().map(|v| v.row.id).collect(),
-    };
+    identity.name = visitor.name;
+    identity.open_sessions = sessions.iter().map(|v| v.row.id).collect();
     Ok((identity, hello))
 }
 

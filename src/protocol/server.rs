@@ -155,7 +155,10 @@ pub enum Frame {
     QueueSnapshot {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
+        /// At most `SWITCHBOARD_QUEUE_LIST_MAX` entries, in queue order.
         waiting: Vec<WaitingEntry>,
+        /// How many are waiting in all.
+        total: usize,
         specialists: SpecialistCounts,
     },
     #[serde(rename = "session.tagged")]

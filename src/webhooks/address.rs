@@ -98,8 +98,12 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         || (a == 100 && (64..128).contains(&b))
 }
 
+/// IPv6 ranges that are internal, and the ones that carry an IPv4 address a gateway
+/// would reach on the server's behalf (NAT64, 6to4, IPv4-compatible): those are refused
+/// whatever IPv4 address they carry, since the gateway decides where they lead.
 fn is_internal_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
@@ -107,6 +111,12 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00
         // Link-local, fe80::/10.
         || (first & 0xffc0) == 0xfe80
+        // NAT64, 64:ff9b::/96.
+        || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+        // 6to4, 2002::/16.
+        || first == 0x2002
+        // IPv4-compatible, ::a.b.c.d (deprecated, still routed by some stacks).
+        || segments[..6] == [0; 6]
 }
 
 #[cfg(test)]
@@ -131,10 +141,24 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "2002:c0a8:101::1",
+            "2002:808:808::1",
+            "::127.0.0.1",
+            "::8.8.8.8",
         ] {
             assert!(internal(ip), "{ip} is internal");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "172.32.0.1",
+            "64:ff9c::1",
+            "2003::1",
+        ] {
             assert!(!internal(ip), "{ip} is public");
         }
     }

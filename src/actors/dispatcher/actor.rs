@@ -37,6 +37,7 @@ pub(super) type Told = (usize, Option<u64>, usize);
 
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
+const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// What the dispatcher works with and the settings it routes by.
 pub struct DispatcherContext {
@@ -46,6 +47,8 @@ pub struct DispatcherContext {
     pub auto_accept: bool,
     pub offer_timeout: Duration,
     pub abandon_after: Duration,
+    /// Most waiting sessions one listing shows.
+    pub queue_list_max: usize,
 }
 
 pub struct Dispatcher {
@@ -307,6 +310,12 @@ impl Actor for Dispatcher {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(SNAPSHOT_EVERY, |this, _| this.send_snapshots());
         ctx.run_interval(SWEEP_EVERY, |this, ctx| this.sweep_abandoned(ctx));
+        // The abandonment sweep is the only reader of when a visitor left; a departure
+        // older than twice its limit has been acted on (or its session was not waiting).
+        ctx.run_interval(FORGET_EVERY, |this, _| {
+            let gone = this.context.abandon_after * 2;
+            this.context.connections.forget_gone(gone.max(FORGET_EVERY));
+        });
     }
 }
 

@@ -112,11 +112,15 @@ impl Dispatcher {
             .send_to(visitor, &frame.to_text(), None);
     }
 
-    pub(super) fn waiting_entries(&self) -> Vec<WaitingEntry> {
+    /// The waiting sessions in queue order, those `shown` only when given, at most the
+    /// configured number: a long queue's listing stays a bounded size.
+    pub(super) fn waiting_entries(&self, shown: Option<&[SessionId]>) -> Vec<WaitingEntry> {
         let now = Utc::now();
         self.queue
             .in_order()
             .enumerate()
+            .filter(|(_, waiting)| shown.is_none_or(|shown| shown.contains(&waiting.id)))
+            .take(self.context.queue_list_max)
             .filter_map(|(index, waiting)| {
                 Some(WaitingEntry {
                     session: self.sessions.get(&waiting.id)?.clone(),
@@ -130,7 +134,8 @@ impl Dispatcher {
     pub(super) fn snapshot(&self, reference: Option<String>) -> Frame {
         Frame::QueueSnapshot {
             reference,
-            waiting: self.waiting_entries(),
+            waiting: self.waiting_entries(None),
+            total: self.queue.len(),
             specialists: SpecialistCounts {
                 online: self.roster.count(Status::Online),
                 away: self.roster.count(Status::Away),
@@ -182,7 +187,7 @@ impl Handler<UnwatchQueue> for Dispatcher {
 impl Handler<GetQueue> for Dispatcher {
     type Result = MessageResult<GetQueue>;
 
-    fn handle(&mut self, _: GetQueue, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: GetQueue, _: &mut Context<Self>) -> Self::Result {
         let estimated_wait_secs = self.queue.in_order().last().and_then(|waiting| {
             let (capacity, free) = fitting_capacity(&self.roster, waiting);
             self.estimator
@@ -192,7 +197,7 @@ impl Handler<GetQueue> for Dispatcher {
             length: self.queue.len(),
             specialists_online: self.roster.count(Status::Online),
             estimated_wait_secs,
-            waiting: self.waiting_entries(),
+            waiting: self.waiting_entries(msg.shown.as_deref()),
         })
     }
 }

@@ -107,10 +107,13 @@ pub struct UnwatchQueue {
 #[rtype(result = "Vec<SessionId>")]
 pub struct OpenSessionsOf(pub SpecialistId);
 
-/// A queue summary for the HTTP API.
+/// A queue summary for the HTTP API; with `shown`, its list holds only those sessions
+/// (a bot's own), still at their true positions.
 #[derive(Message)]
 #[rtype(result = "QueueSummary")]
-pub struct GetQueue;
+pub struct GetQueue {
+    pub shown: Option<Vec<SessionId>>,
+}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct QueueSummary {

@@ -28,8 +28,8 @@ use crate::actors::messages::session::{Command, ParticipantPresence, SetArchived
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
 use crate::conversation::{
-    Answer, Conversation, Decision, Effect, PageAnswer, Peers, Query, QueueNotice, Step, Stored,
-    RESUME_LIMIT,
+    fit_reply, Answer, Conversation, Decision, Effect, PageAnswer, Peers, Query, QueueNotice, Step,
+    Stored, RESUME_LIMIT,
 };
 use crate::db::sessions::SessionView;
 use crate::db::{self, messages::Page, Db};
@@ -50,6 +50,8 @@ pub struct SessionContext {
     pub webhooks: Arc<Webhooks>,
     pub dispatcher: DispatcherInbox,
     pub scheduler: SchedulerInbox,
+    /// Bytes of messages one reply carries at most.
+    pub reply_bytes: usize,
 }
 
 /// The running session actors by id: finds a session's actor, or starts it.
@@ -176,6 +178,11 @@ impl ChatSession {
             Step::CheckTarget { target, decision } => {
                 self.check_target(target, decision, reply, ctx)
             }
+            Step::CheckKey {
+                sender,
+                key,
+                decision,
+            } => self.check_key(sender, key, decision, reply, ctx),
             Step::Read(query) => self.read(query, reply, ctx),
             Step::Typing { from, is_typing } => self.typing(from, is_typing, ctx),
         }
@@ -242,6 +249,33 @@ impl ChatSession {
                 Err(error) => this.apply(vec![Effect::Refuse(error)], reply, ctx),
             }
         }));
+    }
+
+    /// A resend key older than those in memory: the original's ack if the database has
+    /// it, else the new message. Inside `ctx.wait`, like the commit it may lead to.
+    fn check_key(
+        &mut self,
+        sender: Uuid,
+        key: String,
+        decision: Decision,
+        reply: Option<Reply>,
+        ctx: &mut Context<Self>,
+    ) {
+        let id = self.id;
+        let db = self.context().db.clone();
+        let lookup = async move {
+            db.run(move |conn| Ok(db::messages::seq_of_key(conn, id, sender, &key)?))
+                .await
+        };
+        ctx.wait(
+            lookup
+                .into_actor(self)
+                .map(move |found, this, ctx| match found {
+                    Ok(Some(seq)) => this.read(Query::Resent { seq }, reply, ctx),
+                    Ok(None) => this.commit(decision, reply, ctx, |_| {}),
+                    Err(error) => this.apply(vec![Effect::Refuse(error)], reply, ctx),
+                }),
+        );
     }
 
     /// Applies effects in order. The requester's answer goes to `reply`; fan-out skips
@@ -395,7 +429,7 @@ impl ChatSession {
         }
     }
 
-    /// A page of messages, with or without notes.
+    /// A page of messages, with or without notes, cut to the reply's byte budget.
     fn messages(
         &self,
         page: Page,
@@ -404,11 +438,14 @@ impl ChatSession {
     ) -> impl std::future::Future<Output = Result<(Vec<Message>, bool)>> + 'static {
         let id = self.id;
         let db = self.context().db.clone();
+        let budget = self.context().reply_bytes;
         async move {
             let (rows, has_more) = db
                 .run(move |conn| Ok(db::messages::page(conn, id, page, limit, with_notes)?))
                 .await?;
-            Ok((rows.iter().map(Message::from_stored).collect(), has_more))
+            let mut messages: Vec<Message> = rows.iter().map(Message::from_stored).collect();
+            let cut = fit_reply(&mut messages, page, budget);
+            Ok((messages, has_more || cut))
         }
     }
 

@@ -3,7 +3,7 @@
 
 use diesel::PgConnection;
 
-use crate::conversation::{Restored, RECENT};
+use crate::conversation::{Restored, RECENT, REMEMBERED_KEYS};
 use crate::db::{self, messages::Page};
 use crate::domain::SessionId;
 use crate::error::Result;
@@ -16,7 +16,7 @@ pub fn restore(conn: &mut PgConnection, id: SessionId) -> Result<Option<Restored
     };
     let (recent, _) = db::messages::page(conn, id, Page::Before(i32::MAX), RECENT as i64, true)?;
     Ok(Some(Restored {
-        keys: db::messages::client_keys(conn, id)?,
+        keys: db::messages::client_keys(conn, id, REMEMBERED_KEYS as i64)?,
         recent: recent.iter().map(Message::from_stored).collect(),
         read: db::read_cursors::for_session(conn, id)?,
         took_part: db::sessions::participants(conn, id)?,
