@@ -51,8 +51,10 @@ struct Shared {
     server: std::net::SocketAddr,
     /// Origin of the send times carried in message bodies.
     epoch: Instant,
-    /// Samples count only for messages sent after this many nanoseconds past `epoch`.
+    /// Samples count only for messages due from this many nanoseconds past `epoch`
+    /// until `measure_until`.
     measure_from: AtomicU64,
+    measure_until: AtomicU64,
     phase: watch::Receiver<Phase>,
     online: AtomicUsize,
     assigned: AtomicUsize,
@@ -68,8 +70,9 @@ struct Shared {
 
 impl Shared {
     fn measuring(&self, sent_at: Instant) -> bool {
-        sent_at.duration_since(self.epoch).as_nanos() as u64
-            >= self.measure_from.load(Ordering::Relaxed)
+        let at = sent_at.duration_since(self.epoch).as_nanos() as u64;
+        at >= self.measure_from.load(Ordering::Relaxed)
+            && at < self.measure_until.load(Ordering::Relaxed)
     }
 
     fn error(&self, context: &str, frame: &str) {
@@ -80,125 +83,195 @@ impl Shared {
 }
 
 pub async fn run(target: &Target, options: ChatOptions, server_pid: Option<u32>) -> Result<Report> {
-    let (phase_tx, phase) = watch::channel(Phase::Setup);
-    let shared = Arc::new(Shared {
-        options: options.clone(),
-        server: target.server,
-        epoch: Instant::now(),
-        measure_from: AtomicU64::new(u64::MAX),
-        phase,
-        online: AtomicUsize::new(0),
-        assigned: AtomicUsize::new(0),
-        sent: AtomicU64::new(0),
-        acked: AtomicU64::new(0),
-        delivered: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        connect: Latency::default(),
-        queue_entry: Latency::default(),
-        ack: Latency::default(),
-        delivery: Latency::default(),
-    });
-
-    let specialists = options.conversations.div_ceil(options.capacity);
-    eprintln!(
-        "creating {specialists} specialists and {} visitors",
-        options.conversations
-    );
-    let console_tokens = setup::specialists(target, specialists, options.capacity).await?;
-    let visitor_tokens = setup::visitors(target.server, options.conversations).await?;
-
-    let mut consoles = JoinSet::new();
-    for (index, token) in console_tokens.into_iter().enumerate() {
-        consoles.spawn(console(shared.clone(), token, index));
-    }
-    wait_for(
-        &shared.online,
-        specialists,
-        "consoles online",
-        &mut consoles,
-    )
-    .await?;
-
-    let connecting = Arc::new(Semaphore::new(CONNECTING));
-    let mut visitors = JoinSet::new();
-    for (index, token) in visitor_tokens.into_iter().enumerate() {
-        let permit = connecting.clone();
-        visitors.spawn(visitor(shared.clone(), token, specialists + index, permit));
-    }
-    let assigning = Instant::now();
-    wait_for(
-        &shared.assigned,
-        options.conversations,
-        "chats assigned",
-        &mut visitors,
-    )
-    .await?;
-    eprintln!(
-        "all chats assigned in {:.1}s; sending",
-        assigning.elapsed().as_secs_f64()
-    );
-
-    phase_tx.send(Phase::Run)?;
-    tokio::time::sleep(options.warmup).await;
-    let from = Instant::now();
-    shared.measure_from.store(
-        from.duration_since(shared.epoch).as_nanos() as u64,
-        Ordering::Relaxed,
-    );
-    let (acked_before, delivered_before) = (
-        shared.acked.load(Ordering::Relaxed),
-        shared.delivered.load(Ordering::Relaxed),
-    );
-    tokio::time::sleep(options.duration).await;
-    let elapsed = from.elapsed().as_secs_f64();
-    let acked = shared.acked.load(Ordering::Relaxed) - acked_before;
-    let delivered = shared.delivered.load(Ordering::Relaxed) - delivered_before;
     let mut report = Report::new(if options.rate.is_some() {
         "rate"
     } else {
         "flat-out"
     });
+    let chat = Chat::prepare(target, options.clone()).await?;
+    chat.start_sending()?;
+    tokio::time::sleep(options.warmup).await;
+    let window = chat.begin_window();
+    tokio::time::sleep(options.duration).await;
+    chat.end_window(window, &mut report);
     report.server_memory(server_pid);
-    phase_tx.send(Phase::Stop)?;
+    chat.finish(&mut report).await?;
+    Ok(report)
+}
 
-    // Every message sent must be acknowledged; give stragglers a moment.
-    let drained = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(result) = visitors.join_next().await {
-            result??;
+/// Conversations set up and assigned, ready to send; the caller decides when sending
+/// starts, which part of it is measured, and when it stops (the `hostile` scenario runs
+/// other load around the measured window).
+pub struct Chat {
+    shared: Arc<Shared>,
+    phase: watch::Sender<Phase>,
+    consoles: JoinSet<Result<()>>,
+    visitors: JoinSet<Result<()>>,
+    specialists: usize,
+}
+
+/// The start of a measured window.
+pub struct Window {
+    from: Instant,
+    acked: u64,
+    delivered: u64,
+}
+
+impl Chat {
+    /// Creates the specialists and visitors, brings the consoles online and waits until
+    /// every visitor's chat is assigned.
+    pub async fn prepare(target: &Target, options: ChatOptions) -> Result<Chat> {
+        let (phase_tx, phase) = watch::channel(Phase::Setup);
+        let shared = Arc::new(Shared {
+            options: options.clone(),
+            server: target.server,
+            epoch: Instant::now(),
+            measure_from: AtomicU64::new(u64::MAX),
+            measure_until: AtomicU64::new(u64::MAX),
+            phase,
+            online: AtomicUsize::new(0),
+            assigned: AtomicUsize::new(0),
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            connect: Latency::default(),
+            queue_entry: Latency::default(),
+            ack: Latency::default(),
+            delivery: Latency::default(),
+        });
+
+        let specialists = options.conversations.div_ceil(options.capacity);
+        eprintln!(
+            "creating {specialists} specialists and {} visitors",
+            options.conversations
+        );
+        let console_tokens = setup::specialists(target, specialists, options.capacity).await?;
+        let visitor_tokens = setup::visitors(target.server, options.conversations).await?;
+
+        let mut consoles = JoinSet::new();
+        for (index, token) in console_tokens.into_iter().enumerate() {
+            consoles.spawn(console(shared.clone(), token, index));
         }
-        Ok::<_, crate::Error>(())
-    })
-    .await;
-    consoles.abort_all();
-    match drained {
-        Ok(result) => result?,
-        Err(_) => eprintln!("some visitors still had unacknowledged messages after 30 s"),
+        wait_for(
+            &shared.online,
+            specialists,
+            "consoles online",
+            &mut consoles,
+        )
+        .await?;
+
+        let connecting = Arc::new(Semaphore::new(CONNECTING));
+        let mut visitors = JoinSet::new();
+        for (index, token) in visitor_tokens.into_iter().enumerate() {
+            let permit = connecting.clone();
+            visitors.spawn(visitor(shared.clone(), token, specialists + index, permit));
+        }
+        let assigning = Instant::now();
+        wait_for(
+            &shared.assigned,
+            options.conversations,
+            "chats assigned",
+            &mut visitors,
+        )
+        .await?;
+        eprintln!(
+            "all chats assigned in {:.1}s",
+            assigning.elapsed().as_secs_f64()
+        );
+        Ok(Chat {
+            shared,
+            phase: phase_tx,
+            consoles,
+            visitors,
+            specialists,
+        })
     }
 
-    report.set("conversations", options.conversations);
-    report.set("specialists", specialists);
-    report.set(
-        "target_rate",
-        options.rate.map(Value::from).unwrap_or(Value::Null),
-    );
-    report.set(
-        "window",
-        options.rate.map_or(json!(options.window), |_| Value::Null),
-    );
-    report.set("measured_secs", (elapsed * 10.0).round() / 10.0);
-    report.set("acked_per_sec", (acked as f64 / elapsed).round());
-    report.set("delivered_per_sec", (delivered as f64 / elapsed).round());
-    report.set("sent_total", shared.sent.load(Ordering::Relaxed));
-    report.set("acked_total", shared.acked.load(Ordering::Relaxed));
-    report.set("errors", shared.errors.load(Ordering::Relaxed));
-    report.set("ack_latency", shared.ack.summary());
-    report.set("delivery_latency", shared.delivery.summary());
-    report.set("connect", shared.connect.summary());
-    report.set(
-        "session_start_to_queue_update",
-        shared.queue_entry.summary(),
-    );
-    Ok(report)
+    /// WebSocket clients this chat opened (consoles and visitors), for numbering more.
+    pub fn clients(&self) -> usize {
+        self.specialists + self.shared.options.conversations
+    }
+
+    pub fn start_sending(&self) -> Result<()> {
+        eprintln!("sending");
+        self.phase.send(Phase::Run)?;
+        Ok(())
+    }
+
+    /// From now on, latencies of messages due are recorded.
+    pub fn begin_window(&self) -> Window {
+        let from = Instant::now();
+        self.shared.measure_from.store(
+            from.duration_since(self.shared.epoch).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        Window {
+            from,
+            acked: self.shared.acked.load(Ordering::Relaxed),
+            delivered: self.shared.delivered.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Messages due from now on are no longer measured; the window's rates go in the
+    /// report.
+    pub fn end_window(&self, window: Window, report: &mut Report) {
+        let shared = &self.shared;
+        let now = Instant::now();
+        shared.measure_until.store(
+            now.duration_since(shared.epoch).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        let elapsed = now.duration_since(window.from).as_secs_f64();
+        let acked = shared.acked.load(Ordering::Relaxed) - window.acked;
+        let delivered = shared.delivered.load(Ordering::Relaxed) - window.delivered;
+        report.set("measured_secs", (elapsed * 10.0).round() / 10.0);
+        report.set("acked_per_sec", (acked as f64 / elapsed).round());
+        report.set("delivered_per_sec", (delivered as f64 / elapsed).round());
+    }
+
+    /// Stops sending, waits for the outstanding acks and adds the totals and latencies.
+    pub async fn finish(mut self, report: &mut Report) -> Result<()> {
+        self.phase.send(Phase::Stop)?;
+        let shared = &self.shared;
+        let options = &shared.options;
+        // Every message sent must be acknowledged; give stragglers a moment.
+        let visitors = &mut self.visitors;
+        let drained = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(result) = visitors.join_next().await {
+                result??;
+            }
+            Ok::<_, crate::Error>(())
+        })
+        .await;
+        self.consoles.abort_all();
+        match drained {
+            Ok(result) => result?,
+            Err(_) => eprintln!("some visitors still had unacknowledged messages after 30 s"),
+        }
+
+        report.set("conversations", options.conversations);
+        report.set("specialists", self.specialists);
+        report.set(
+            "target_rate",
+            options.rate.map(Value::from).unwrap_or(Value::Null),
+        );
+        report.set(
+            "window",
+            options.rate.map_or(json!(options.window), |_| Value::Null),
+        );
+        report.set("sent_total", shared.sent.load(Ordering::Relaxed));
+        report.set("acked_total", shared.acked.load(Ordering::Relaxed));
+        report.set("errors", shared.errors.load(Ordering::Relaxed));
+        report.set("ack_latency", shared.ack.summary());
+        report.set("delivery_latency", shared.delivery.summary());
+        report.set("connect", shared.connect.summary());
+        report.set(
+            "session_start_to_queue_update",
+            shared.queue_entry.summary(),
+        );
+        Ok(())
+    }
 }
 
 /// Waits until `counter` reaches `goal`, failing early when a task fails.

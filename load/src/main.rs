@@ -3,9 +3,11 @@
 //! server's memory. `scripts/bench.sh` runs the standard scenarios with it.
 
 mod chat;
+mod hostile;
 mod http;
 mod idle;
 mod queue;
+mod raw;
 mod search;
 mod setup;
 mod stats;
@@ -66,6 +68,62 @@ enum Scenario {
         /// How fast each console accepts its offers.
         #[arg(long, default_value_t = 10.0)]
         accepts_per_sec: f64,
+    },
+    /// Chat at a fixed rate while a login flood, sockets that never read and a stream
+    /// of invalid frames run for the whole measured window (SPEC sections 9 and 12).
+    Hostile {
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
+        /// Chats per specialist (`max_concurrent_chats`, at most 100).
+        #[arg(long, default_value_t = 100)]
+        capacity: usize,
+        /// Honest messages per second over all conversations.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        /// Honest traffic alone before the hostile load starts (the server's memory is
+        /// read at its end).
+        #[arg(long, default_value_t = 5)]
+        warmup_secs: u64,
+        /// Hostile load before the measured window.
+        #[arg(long, default_value_t = 5)]
+        ramp_secs: u64,
+        /// The measured window, with the hostile load running throughout.
+        #[arg(long, default_value_t = 30)]
+        duration_secs: u64,
+        /// Honest traffic alone after the hostile load stops, before the server's memory
+        /// is read again.
+        #[arg(long, default_value_t = 10)]
+        after_secs: u64,
+        #[arg(long, default_value_t = 10.0)]
+        accepts_per_sec: f64,
+        /// Connections of the login flood, each with one request in flight.
+        #[arg(long, default_value_t = 32)]
+        login_concurrency: usize,
+        /// Login attempts per second over all of them; 0 for flat out.
+        #[arg(long, default_value_t = 500.0)]
+        login_rate: f64,
+        /// Existing accounts the flood guesses passwords for (and as many unknown
+        /// e-mails).
+        #[arg(long, default_value_t = 2)]
+        login_accounts: usize,
+        /// Visitors with a socket that never reads.
+        #[arg(long, default_value_t = 50)]
+        stuck_visitors: usize,
+        /// Messages (of 3,900 characters) in each stuck visitor's conversation.
+        #[arg(long, default_value_t = 250)]
+        stuck_messages: usize,
+        /// `session.resume` frames per second on each stuck socket.
+        #[arg(long, default_value_t = 1.0)]
+        stuck_resumes_per_sec: f64,
+        /// `ping` frames per second on each stuck socket.
+        #[arg(long, default_value_t = 4.0)]
+        stuck_pings_per_sec: f64,
+        /// Visitors sending invalid frames, one connection each.
+        #[arg(long, default_value_t = 10)]
+        invalid_connections: usize,
+        /// Invalid frames per second over all of them.
+        #[arg(long, default_value_t = 100.0)]
+        invalid_rate: f64,
     },
     /// Visitors that connect and stay connected without chatting.
     Idle {
@@ -144,6 +202,49 @@ async fn run(cli: Cli) -> Result<()> {
                 accepts_per_sec,
             };
             chat::run(&target, options, cli.server_pid).await?
+        }
+        Scenario::Hostile {
+            conversations,
+            capacity,
+            rate,
+            warmup_secs,
+            ramp_secs,
+            duration_secs,
+            after_secs,
+            accepts_per_sec,
+            login_concurrency,
+            login_rate,
+            login_accounts,
+            stuck_visitors,
+            stuck_messages,
+            stuck_resumes_per_sec,
+            stuck_pings_per_sec,
+            invalid_connections,
+            invalid_rate,
+        } => {
+            let options = hostile::HostileOptions {
+                chat: chat::ChatOptions {
+                    conversations,
+                    capacity,
+                    rate: Some(rate),
+                    window: 1,
+                    warmup: Duration::from_secs(warmup_secs),
+                    duration: Duration::from_secs(duration_secs),
+                    accepts_per_sec,
+                },
+                ramp: Duration::from_secs(ramp_secs),
+                after: Duration::from_secs(after_secs),
+                login_concurrency,
+                login_rate,
+                login_accounts,
+                stuck_visitors,
+                stuck_messages,
+                stuck_resumes_per_sec,
+                stuck_pings_per_sec,
+                invalid_connections,
+                invalid_rate,
+            };
+            hostile::run(&target, options, cli.server_pid).await?
         }
         Scenario::Idle {
             visitors,

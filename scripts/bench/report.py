@@ -53,6 +53,10 @@ def budget_rows(results):
          get(results, "queue", "offer_after_slot_freed", "p99_ms"), None, "{} ms"),
         ("Search p99 over 1,000,000 messages (SPEC section 10)", "≤ 50 ms",
          get(results, "search", "latency", "p99_ms"), None, "{} ms"),
+        ("Ack latency p99 at 1,000 msgs/s with hostile clients running", "≤ 25 ms",
+         get(results, "hostile", "ack_latency", "p99_ms"), None, "{} ms"),
+        ("Server RSS with hostile clients running (before / peak / after)", "bounded",
+         *hostile_memory(results.get("hostile")), "{}"),
     ]
     out = []
     for name, target, value, met, fmt in rows:
@@ -61,6 +65,27 @@ def budget_rows(results):
         shown = fmt.format(value) if value is not None else "not run"
         out.append(f"| {name} | {target} | {shown} | {'yes' if met else 'no' if value is not None else '–'} |")
     return out
+
+
+# What "bounded" is taken to mean for the server's memory under hostile load: the peak
+# stays within the outbox cap (SWITCHBOARD_WS_OUTBOX_BYTES, 4 MiB) for every hostile
+# connection, plus this allowance, over the figure before. The figure after is shown, not
+# judged: the allocator may keep freed memory.
+HOSTILE_ALLOWANCE_MIB = 64
+OUTBOX_MIB = 4
+
+
+def hostile_memory(hostile):
+    """(shown, met) for the hostile scenario's memory row."""
+    if not hostile or hostile.get("server_rss_before_mib") is None:
+        return None, None
+    before = hostile["server_rss_before_mib"]
+    peak = hostile.get("server_rss_hostile_peak_mib") or before
+    after = hostile.get("server_rss_after_mib") or before
+    connections = (hostile["stuck_sockets"]["visitors"]
+                   + hostile["invalid_frames"]["connections"])
+    met = peak - before <= connections * OUTBOX_MIB + HOSTILE_ALLOWANCE_MIB
+    return f"{before:,.0f} / {peak:,.0f} / {after:,.0f} MiB", met
 
 
 def idle_memory(idle):
@@ -144,6 +169,9 @@ def details(results):
             f"| server RSS | {r.get('server_rss_mib', '–')} MiB |",
             "",
         ]
+    r = results.get("hostile")
+    if r:
+        lines += hostile_details(r)
     r = results.get("ceiling")
     if r:
         ratio = ""
@@ -156,6 +184,60 @@ def details(results):
             "",
         ]
     return lines
+
+
+def hostile_details(r):
+    logins, stuck, invalid = r["logins"], r["stuck_sockets"], r["invalid_frames"]
+    connections = stuck["visitors"] + invalid["connections"]
+    login_rate = (f"{logins['target_rate']:,.0f}/s" if logins.get("target_rate")
+                  else "flat out")
+    codes = ", ".join(f"{code}: {n}" for code, n in stuck.get("close_codes", {}).items()) or "none"
+    return [
+        f"**Hostile clients** — {r['conversations']:,} conversations at "
+        f"{r['target_rate']:,.0f} msgs/s ({r['specialists']} specialists), {r['measured_secs']} s "
+        f"measured while, from the same load process, a login flood ({logins['concurrency']} "
+        f"connections, {login_rate}, wrong passwords for {logins['accounts']} e-mails, half of "
+        f"them existing), {stuck['visitors']} visitors' sockets that never read (each asking for "
+        f"its conversation of {stuck['conversation_messages']} long messages "
+        f"{stuck['resumes_per_sec']:g}/s, with {stuck['pings_per_sec']:g} pings/s) "
+        f"and {invalid['target_rate']:,.0f} invalid frames/s over {invalid['connections']} "
+        f"connections ran for {r['hostile_secs']} s; the server with its default limits",
+        "",
+        "| figure | value |", "| --- | --- |",
+        f"| honest ack latency p50 / p99 / max | {latency(r['ack_latency'])} |",
+        f"| honest delivery latency p50 / p99 / max | {latency(r['delivery_latency'])} |",
+        f"| honest messages acked / sent (whole run), errors | "
+        f"{r['acked_total']:,} / {r['sent_total']:,}, {r['errors']} |",
+        f"| acked (persisted) messages/s in the window | {r['acked_per_sec']:,.0f} |",
+        f"| server RSS before / peak during ({r.get('server_rss_samples', 0)} readings, every "
+        f"500 ms) / {r.get('after_secs', 10)} s after | {r.get('server_rss_before_mib', '–')} / "
+        f"{r.get('server_rss_hostile_peak_mib', '–')} / {r.get('server_rss_after_mib', '–')} MiB |",
+        f"| server CPU, honest load only / with the hostile load | "
+        f"{r.get('server_cpu_honest_pct', '–')} % / {r.get('server_cpu_hostile_pct', '–')} % of a core |",
+        f"| login attempts (per second) | {logins['sent']:,} ({logins['per_sec']:,.0f}/s) |",
+        f"| … answered 401 / 429 / other / failed | {logins['status_401']:,} / "
+        f"{logins['status_429']:,} / {logins['other_status']} / {logins['failed']} |",
+        f"| … response time p50 / p99 / max | {latency(logins['latency'])} |",
+        f"| never-reading sockets opened / upgrade refused | {stuck['opened']} / {stuck['refused_upgrade']} |",
+        f"| … dropped by the server: seen while sending / found when finally read | "
+        f"{stuck['dropped_while_sending']} / {stuck['dropped_by_server'] - stuck['dropped_while_sending']} "
+        f"(of {stuck['open_at_stop']} still connected at the end; close frames: {codes}) |",
+        f"| … most queued for one socket (read at the end) | {stuck['max_queued_mib']} MiB |",
+        f"| … frames sent (of them `session.resume`), stalled writes | "
+        f"{stuck['frames_sent']:,} ({stuck['resumes_sent']:,}), {stuck['stalled_writes']} |",
+        f"| invalid frames sent / answered with an error (matched by `ref`) | "
+        f"{invalid['sent']:,} / {invalid['answered']:,} ({invalid['answered_with_ref']:,}) |",
+        f"| … taken as valid / refused for the rate / connections closed | "
+        f"{invalid['unexpected_replies']} / {invalid['rate_limited']} / {invalid['closed_by_server']} |",
+        f"| … error reply p50 / p99 / max | {latency(invalid['reply_latency'])} |",
+        "",
+        f"Memory counts as bounded when the peak stays within {OUTBOX_MIB} MiB (the outbox cap) "
+        f"per hostile connection ({connections}) plus {HOSTILE_ALLOWANCE_MIB} MiB over the "
+        "figure before the hostile load. Sockets that never read are read once, when the "
+        "load stops, to see what the server had queued for them and whether it had given up "
+        "on them (a close frame, or the end of the connection, behind the queued data).",
+        "",
+    ]
 
 
 def main():
