@@ -111,8 +111,10 @@ pub struct Limits {
     pub ws_outbox_bytes: usize,
 
     /// Bytes of messages in one `session.state` or `history` reply; past it the reply
-    /// carries fewer messages and `has_more: true`.
-    #[arg(long, env = "SWITCHBOARD_WS_REPLY_BYTES", default_value_t = 1024 * 1024)]
+    /// carries fewer messages and `has_more: true`. A page of 500 ordinary messages fits;
+    /// the WebSocket transport may hold 32 frames for a peer that does not read, so this
+    /// also bounds what a dropped connection keeps until it closes.
+    #[arg(long, env = "SWITCHBOARD_WS_REPLY_BYTES", default_value_t = 256 * 1024)]
     pub ws_reply_bytes: usize,
 
     /// Open WebSockets one visitor may have.
