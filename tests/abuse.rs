@@ -421,3 +421,44 @@ async fn a_resend_older_than_the_keys_held_in_memory_is_still_recognised() {
     );
     assert_eq!(rows, 10002);
 }
+
+#[actix_web::test]
+async fn a_transcript_longer_than_a_page_is_exported_whole_and_in_order() {
+    let app = TestApp::spawn().await;
+    let chat = Chat::open(&app).await;
+    let mut db = app.db();
+    common::process::execute(
+        &mut db,
+        &format!(
+            "INSERT INTO messages (id, session_id, seq, sender_type, sender_id, kind, body, \
+             created_at) \
+             SELECT gen_random_uuid(), '{session}', n, 'visitor', '{visitor}', 'text', \
+             'line ' || n, now() FROM generate_series(1, 2500) n",
+            session = chat.session_id,
+            visitor = chat.visitor_id
+        ),
+    );
+    let path = format!("/api/v1/sessions/{}/transcript", chat.session_id);
+    let (status, transcript) = app.get(&path, &chat.visitor_token).await;
+    assert_eq!(status, 200);
+    assert_eq!(transcript["session"]["id"], chat.session_id.as_str());
+    let seqs: Vec<i64> = transcript["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=2500).collect::<Vec<i64>>());
+    let mut page = app
+        .client
+        .get(app.url(&format!("{path}?format=html")))
+        .bearer_auth(&chat.visitor_token)
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.body().limit(16 * 1024 * 1024).await.expect("the body");
+    let html = String::from_utf8_lossy(&html);
+    assert!(html.contains(">line 2500</p>") && html.ends_with("</html>\n"));
+    assert_eq!(html.matches("<li ").count(), 2500);
+}

@@ -13,6 +13,7 @@
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Utc};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -31,7 +32,7 @@ use crate::error::{Error, ErrorResponse, Result};
 use crate::handoff::{self, Handoff};
 use crate::protocol::objects::{Audience, Message, Session};
 use crate::state::AppState;
-use crate::transcript::{self, Transcript};
+use crate::transcript::{self, Renderer, Transcript};
 
 const MESSAGES_DEFAULT: i64 = 100;
 const MESSAGES_MAX: i64 = 500;
@@ -308,40 +309,69 @@ async fn show_transcript(
 ) -> Result<HttpResponse> {
     let (view, party) = load(&state, &caller, id.into_inner()).await?;
     let format = query.take()?.into_inner().format;
-    let mut messages = Vec::new();
-    loop {
-        let after = messages.last().map_or(0, |m: &Message| m.seq);
-        let (page, has_more) = read_messages(
-            &state,
-            view.row.id,
+    let renderer = Renderer::new(format.unwrap_or(transcript::Format::Json));
+    let head = renderer.head(&Session::for_audience(&view, party.audience()));
+    let mut response = HttpResponse::Ok();
+    response.content_type(renderer.content_type());
+    if format == Some(transcript::Format::Html) {
+        // The page needs nothing but its own inline style.
+        response.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ));
+    }
+    // A page of messages at a time: a long conversation is never held whole.
+    let pages = Pages {
+        state: state.into_inner(),
+        session: view.row.id,
+        party,
+        after: Some(0),
+        renderer,
+    };
+    let body = futures_util::stream::once(async move { Ok::<_, Error>(web::Bytes::from(head)) })
+        .chain(futures_util::stream::unfold(pages, Pages::next));
+    Ok(response.streaming(body))
+}
+
+/// The rest of a transcript after its head: each page of messages, then the tail.
+struct Pages {
+    state: std::sync::Arc<AppState>,
+    session: SessionId,
+    party: Party,
+    /// The `seq` the next page starts after; `None` once the tail has been written.
+    after: Option<i32>,
+    renderer: Renderer,
+}
+
+impl Pages {
+    async fn next(mut self) -> Option<(Result<web::Bytes>, Pages)> {
+        let after = self.after?;
+        let page = read_messages(
+            &self.state,
+            self.session,
             Page::After(after),
             TRANSCRIPT_PAGE,
-            party,
+            self.party,
         )
-        .await?;
-        messages.extend(page);
-        if !has_more {
-            break;
+        .await;
+        let (messages, has_more) = match page {
+            Ok(page) => page,
+            // The head is out already: the transfer breaks off.
+            Err(error) => {
+                self.after = None;
+                return Some((Err(error), self));
+            }
+        };
+        let mut chunk = self.renderer.messages(&messages);
+        match (has_more, messages.last()) {
+            (true, Some(last)) => self.after = Some(last.seq),
+            _ => {
+                chunk.push_str(self.renderer.tail());
+                self.after = None;
+            }
         }
+        Some((Ok(web::Bytes::from(chunk)), self))
     }
-    let transcript = Transcript {
-        session: Session::for_audience(&view, party.audience()),
-        messages,
-    };
-    Ok(match format.unwrap_or(transcript::Format::Json) {
-        transcript::Format::Json => HttpResponse::Ok().json(transcript),
-        transcript::Format::Text => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body(transcript.text()),
-        transcript::Format::Html => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            // The page needs nothing but its own inline style.
-            .insert_header((
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ))
-            .body(transcript.html()),
-    })
 }
 
 /// Ends the session for everyone in it.
