@@ -17,6 +17,7 @@ pub mod scheduled;
 pub mod sessions;
 pub mod specialists;
 pub mod stats;
+pub mod transcripts;
 pub mod visitors;
 pub mod webhooks;
 pub mod workspace;
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(specialists::configure)
                 .configure(bots::configure)
                 .configure(sessions::configure)
+                .configure(transcripts::configure)
                 .configure(conversations::configure)
                 .configure(scheduled::configure)
                 .configure(attachments::configure)

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     attachments, bots, canned_responses, conversations, health, login, queue, scheduled, sessions,
-    specialists, stats, visitors, webhooks, workspace,
+    specialists, stats, transcripts, visitors, webhooks, workspace,
 };
 
 #[derive(OpenApi)]
@@ -40,7 +40,7 @@ use super::{
         sessions::show,
         sessions::send_message,
         sessions::list_messages,
-        sessions::show_transcript,
+        transcripts::show_transcript,
         sessions::end,
         conversations::list,
         scheduled::list,
