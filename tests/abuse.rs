@@ -13,6 +13,15 @@ use switchboard::domain::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+fn seqs(messages: &Value) -> Vec<i64> {
+    messages
+        .as_array()
+        .expect("an array of messages")
+        .iter()
+        .map(|m| m["seq"].as_i64().expect("seq"))
+        .collect()
+}
+
 fn send(session_id: &str, client_msg_id: &str, body: &str) -> Value {
     json!({"type": "message.send", "session_id": session_id,
            "client_msg_id": client_msg_id, "body": body})
@@ -146,13 +155,7 @@ async fn a_long_reply_is_cut_to_the_byte_limit_with_has_more() {
             "session.state",
         )
         .await;
-    let seqs: Vec<i64> = state["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, vec![1, 2]);
+    assert_eq!(seqs(&state["messages"]), vec![1, 2]);
     assert_eq!(state["has_more"], true);
     let history = chat
         .visitor
@@ -161,13 +164,7 @@ async fn a_long_reply_is_cut_to_the_byte_limit_with_has_more() {
             "history",
         )
         .await;
-    let newest: Vec<i64> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(newest, vec![5, 6]);
+    assert_eq!(seqs(&history["messages"]), vec![5, 6]);
     assert_eq!(history["has_more"], true);
 }
 
@@ -442,13 +439,10 @@ async fn a_transcript_longer_than_a_page_is_exported_whole_and_in_order() {
     let (status, transcript) = app.get(&path, &chat.visitor_token).await;
     assert_eq!(status, 200);
     assert_eq!(transcript["session"]["id"], chat.session_id.as_str());
-    let seqs: Vec<i64> = transcript["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=2500).collect::<Vec<i64>>());
+    assert_eq!(
+        seqs(&transcript["messages"]),
+        (1..=2500).collect::<Vec<i64>>()
+    );
     let mut page = app
         .client
         .get(app.url(&format!("{path}?format=html")))

@@ -201,12 +201,7 @@ impl LoginGuard {
     /// again, since the attempts ahead of it in the queue may have failed meanwhile.
     pub async fn admit(self: &Arc<Self>, account: &str, address: IpAddr) -> Result<LoginAttempt> {
         self.check(account, address)?;
-        let turn = self
-            .turns
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the login semaphore is never closed");
+        let turn = self.turn().await;
         self.check(account, address)?;
         Ok(LoginAttempt {
             guard: self.clone(),
@@ -216,15 +211,19 @@ impl LoginGuard {
         })
     }
 
-    /// Hashes a new password (an account created or changed) in a turn of its own, so
-    /// those hashes count against the same bound as logins.
-    pub async fn hash(&self, password: String) -> Result<String> {
-        let turn = self
-            .turns
+    /// A place among the hashes running at once, held until dropped.
+    async fn turn(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.turns
             .clone()
             .acquire_owned()
             .await
-            .expect("the login semaphore is never closed");
+            .expect("the login semaphore is never closed")
+    }
+
+    /// Hashes a new password (an account created or changed) in a turn of its own, so
+    /// those hashes count against the same bound as logins.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        let turn = self.turn().await;
         actix_web::web::block(move || {
             let hash = password::hash_password(&password);
             drop(turn);
