@@ -368,23 +368,29 @@ async fn who_may_not_use_an_endpoint_is_refused_whatever_the_body_holds() {
     );
 }
 
+/// Writes messages 1…`count` of the chat's visitor straight to the database: `body` and
+/// `key` are SQL over the message's number `n`.
+fn store_visitor_messages(app: &TestApp, chat: &Chat, count: i32, body: &str, key: &str) {
+    common::process::execute(
+        &mut app.db(),
+        &format!(
+            "INSERT INTO messages (id, session_id, seq, sender_type, sender_id, kind, body, \
+             client_msg_id, created_at) \
+             SELECT gen_random_uuid(), '{session}', n, 'visitor', '{visitor}', 'text', \
+             {body}, {key}, now() FROM generate_series(1, {count}) n",
+            session = chat.session_id,
+            visitor = chat.visitor_id
+        ),
+    );
+}
+
 #[actix_web::test]
 async fn a_resend_older_than_the_keys_held_in_memory_is_still_recognised() {
     let app = TestApp::spawn().await;
     let chat = Chat::open(&app).await;
     let mut db = app.db();
     // More keyed messages than a session keeps in memory, stored before a restart.
-    common::process::execute(
-        &mut db,
-        &format!(
-            "INSERT INTO messages (id, session_id, seq, sender_type, sender_id, kind, body, \
-             client_msg_id, created_at) \
-             SELECT gen_random_uuid(), '{session}', n, 'visitor', '{visitor}', 'text', \
-             'old ' || n, 'k' || n, now() FROM generate_series(1, 10001) n",
-            session = chat.session_id,
-            visitor = chat.visitor_id
-        ),
-    );
+    store_visitor_messages(&app, &chat, 10001, "'old ' || n", "'k' || n");
     common::process::execute(
         &mut db,
         &format!(
@@ -423,18 +429,7 @@ async fn a_resend_older_than_the_keys_held_in_memory_is_still_recognised() {
 async fn a_transcript_longer_than_a_page_is_exported_whole_and_in_order() {
     let app = TestApp::spawn().await;
     let chat = Chat::open(&app).await;
-    let mut db = app.db();
-    common::process::execute(
-        &mut db,
-        &format!(
-            "INSERT INTO messages (id, session_id, seq, sender_type, sender_id, kind, body, \
-             created_at) \
-             SELECT gen_random_uuid(), '{session}', n, 'visitor', '{visitor}', 'text', \
-             'line ' || n, now() FROM generate_series(1, 2500) n",
-            session = chat.session_id,
-            visitor = chat.visitor_id
-        ),
-    );
+    store_visitor_messages(&app, &chat, 2500, "'line ' || n", "NULL");
     let path = format!("/api/v1/sessions/{}/transcript", chat.session_id);
     let (status, transcript) = app.get(&path, &chat.visitor_token).await;
     assert_eq!(status, 200);
