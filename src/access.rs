@@ -67,33 +67,42 @@ impl Party {
 /// Whether a connection of `role` may send `request` at all, before anything in it is
 /// looked at: staff requests from visitors and visitor requests from staff are refused.
 pub fn may_request(role: Role, request: &Request) -> Result<()> {
+    may_send(role, request.name())?;
+    // Scheduling is a `message.send` with `send_at`: the specialists' kind.
+    let scheduling = matches!(
+        request,
+        Request::MessageSend {
+            send_at: Some(_),
+            ..
+        }
+    );
+    if scheduling && !matches!(role, Role::Specialist | Role::Admin) {
+        return Err(Error::forbidden("only specialists schedule messages"));
+    }
+    Ok(())
+}
+
+/// [`may_request`] by the frame's name alone: a frame whose body is broken is still
+/// refused as not for the role, before it is found broken.
+pub fn may_send(role: Role, name: &str) -> Result<()> {
+    const STAFF_ONLY: [&str; 10] = [
+        "status.set",
+        "offer.accept",
+        "offer.decline",
+        "session.transfer",
+        "session.pickup",
+        "note.add",
+        "message.unschedule",
+        "queue.watch",
+        "queue.unwatch",
+        "session.tag",
+    ];
+    const VISITOR_ONLY: [&str; 2] = ["session.start", "session.rate"];
     let staff = matches!(role, Role::Specialist | Role::Admin);
-    let staff_only = matches!(
-        request,
-        Request::StatusSet { .. }
-            | Request::OfferAccept { .. }
-            | Request::OfferDecline { .. }
-            | Request::SessionTransfer { .. }
-            | Request::SessionPickup { .. }
-            | Request::NoteAdd { .. }
-            | Request::MessageUnschedule { .. }
-            | Request::QueueWatch
-            | Request::QueueUnwatch
-            | Request::SessionTag { .. }
-            | Request::MessageSend {
-                send_at: Some(_),
-                ..
-            }
-    );
-    let visitor_only = matches!(
-        request,
-        Request::SessionStart(_) | Request::SessionRate { .. }
-    );
-    if (staff_only && !staff) || (visitor_only && role != Role::Visitor) {
-        return Err(Error::forbidden(format!(
-            "{} is not for your role",
-            request.name()
-        )));
+    if (STAFF_ONLY.contains(&name) && !staff)
+        || (VISITOR_ONLY.contains(&name) && role != Role::Visitor)
+    {
+        return Err(Error::forbidden(format!("{name} is not for your role")));
     }
     Ok(())
 }
@@ -339,6 +348,10 @@ mod tests {
         }
     }
 
+    fn parse_frame(text: &str) -> crate::protocol::ParsedFrame {
+        crate::protocol::parse(text)
+    }
+
     fn request(text: &str) -> Request {
         crate::protocol::parse(text).request.expect("a valid frame")
     }
@@ -364,6 +377,13 @@ mod tests {
             );
             assert!(may_request(Role::Admin, &request(text)).is_ok(), "{text}");
         }
+        let broken_note = parse_frame(r#"{"type":"note.add","body":7}"#);
+        assert_eq!(
+            may_send(Role::Visitor, broken_note.name.expect("a known name"))
+                .unwrap_err()
+                .code,
+            ErrorCode::Forbidden
+        );
         let plain_send = format!(
             r#"{{"type":"message.send","session_id":"{SESSION}","client_msg_id":"a","body":"x"}}"#
         );

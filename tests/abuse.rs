@@ -451,3 +451,18 @@ async fn a_transcript_longer_than_a_page_is_exported_whole_and_in_order() {
     assert!(html.contains(">line 2500</p>") && html.ends_with("</html>\n"));
     assert_eq!(html.matches("<li ").count(), 2500);
 }
+
+#[actix_web::test]
+async fn a_frame_not_for_the_role_is_refused_as_such_even_when_broken() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.new_visitor("Vera").await;
+    let mut widget = WsClient::connect(&app, &token).await;
+    let refused = widget
+        .request(json!({"type": "note.add", "session_id": 7, "body": ["not", "text"]}))
+        .await;
+    assert_error(&refused, &["forbidden"]);
+    let broken = widget
+        .request(json!({"type": "message.send", "session_id": 7}))
+        .await;
+    assert_error(&broken, &["bad_request"]);
+}

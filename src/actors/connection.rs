@@ -137,6 +137,11 @@ impl WsConnection {
                 .err(Error::rate_limited("too many frames, slow down"));
         }
         self.refused = 0;
+        // Who may not send this kind of frame at all hears that, whatever it holds.
+        let role = self.identity.caller.role();
+        if let Some(Err(forbidden)) = parsed.name.map(|name| access::may_send(role, name)) {
+            return self.reply(parsed.reference).err(forbidden);
+        }
         match parsed.request {
             Ok(request) => self.on_request(parsed.reference, request, ctx),
             Err(error) => self.reply(parsed.reference).err(error),

@@ -2,7 +2,6 @@
 //! any way other than its `ref` still gets an error carrying that `ref`.
 
 use chrono::{DateTime, Utc};
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::domain::{AttachmentId, Priority, ScheduledId, SessionId, SpecialistId};
@@ -147,10 +146,36 @@ impl Request {
     }
 }
 
-/// A text frame after parsing: its `ref` (when valid) and the request or why it failed.
+/// Every frame name a client may send, as [`Request::name`] spells them.
+pub const REQUEST_NAMES: [&str; 19] = [
+    "message.send",
+    "message.unschedule",
+    "typing",
+    "read",
+    "session.resume",
+    "history",
+    "session.end",
+    "ping",
+    "session.start",
+    "session.rate",
+    "status.set",
+    "offer.accept",
+    "offer.decline",
+    "session.transfer",
+    "session.pickup",
+    "note.add",
+    "queue.watch",
+    "queue.unwatch",
+    "session.tag",
+];
+
+/// A text frame after parsing: its `ref` (when valid), the name of the request its
+/// `type` names (even when the rest is broken, so who may not send it at all is told
+/// so first), and the request or why it failed.
 #[derive(Debug)]
 pub struct ParsedFrame {
     pub reference: Option<String>,
+    pub name: Option<&'static str>,
     pub request: Result<Request, Error>,
 }
 
@@ -159,7 +184,7 @@ struct RefOnly {
     #[serde(rename = "ref", default)]
     reference: Option<serde_json::Value>,
     #[serde(rename = "type", default)]
-    kind: Option<IgnoredAny>,
+    kind: Option<serde_json::Value>,
 }
 
 pub fn parse(text: &str) -> ParsedFrame {
@@ -168,6 +193,7 @@ pub fn parse(text: &str) -> ParsedFrame {
         Err(e) => {
             return ParsedFrame {
                 reference: None,
+                name: None,
                 request: Err(Error::bad_request(format!("not a JSON object: {e}"))),
             }
         }
@@ -178,6 +204,7 @@ pub fn parse(text: &str) -> ParsedFrame {
         Some(_) => {
             return ParsedFrame {
                 reference: None,
+                name: None,
                 request: Err(Error::bad_request(format!(
                     "ref: a string of at most {MAX_REF_CHARS} characters"
                 ))),
@@ -187,18 +214,44 @@ pub fn parse(text: &str) -> ParsedFrame {
     if envelope.kind.is_none() {
         return ParsedFrame {
             reference,
+            name: None,
             request: Err(Error::bad_request("missing field `type`")),
         };
     }
+    let name = match &envelope.kind {
+        Some(serde_json::Value::String(kind)) => {
+            REQUEST_NAMES.iter().copied().find(|name| name == kind)
+        }
+        _ => None,
+    };
     let request =
         serde_json::from_str::<Request>(text).map_err(|e| Error::bad_request(e.to_string()));
-    ParsedFrame { reference, request }
+    ParsedFrame {
+        reference,
+        name,
+        request,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+
+    #[test]
+    fn every_request_name_is_a_frame_type_the_parser_knows() {
+        for name in REQUEST_NAMES {
+            let frame = parse(&format!(r#"{{"type":"{name}"}}"#));
+            assert_eq!(frame.name, Some(name));
+            if let Err(error) = frame.request {
+                assert!(
+                    !error.message.contains("unknown variant"),
+                    "{name}: {error:?}"
+                );
+            }
+        }
+        assert_eq!(parse(r#"{"type":"nope"}"#).name, None);
+    }
 
     #[test]
     fn a_valid_frame_parses_with_its_ref() {
