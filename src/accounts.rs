@@ -53,8 +53,28 @@ pub fn check_staff_role(role: Role) -> Result<Role> {
     }
 }
 
-/// Validates the input and hashes the password; cheap checks come first.
-pub fn new_specialist(input: SpecialistInput) -> Result<db::specialists::NewSpecialist> {
+/// A new specialist whose every field passed its checks, waiting for the hash of its
+/// password: the cheap checks come before the expensive hash.
+pub struct CheckedSpecialist {
+    specialist: db::specialists::NewSpecialist,
+    password: String,
+}
+
+impl CheckedSpecialist {
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    pub fn with_hash(self, password_hash: String) -> db::specialists::NewSpecialist {
+        db::specialists::NewSpecialist {
+            password_hash,
+            ..self.specialist
+        }
+    }
+}
+
+/// Checks every field of a new specialist.
+pub fn check_specialist(input: SpecialistInput) -> Result<CheckedSpecialist> {
     let email = Email::parse(&input.email)?.into_inner();
     let name = required_text("name", &input.name, 100)?;
     check_password(&input.password)?;
@@ -65,16 +85,26 @@ pub fn new_specialist(input: SpecialistInput) -> Result<db::specialists::NewSpec
         None => vec!["en".to_owned()],
     };
     let max_concurrent_chats = check_capacity(input.max_concurrent_chats.unwrap_or(3))?;
-    Ok(db::specialists::NewSpecialist {
-        id: SpecialistId::new(),
-        email,
-        name,
-        password_hash: hash_password(&input.password)?,
-        role,
-        skills,
-        languages,
-        max_concurrent_chats,
+    Ok(CheckedSpecialist {
+        specialist: db::specialists::NewSpecialist {
+            id: SpecialistId::new(),
+            email,
+            name,
+            password_hash: String::new(),
+            role,
+            skills,
+            languages,
+            max_concurrent_chats,
+        },
+        password: input.password,
     })
+}
+
+/// Checks the input and hashes the password here (the command line's `create-admin`).
+pub fn new_specialist(input: SpecialistInput) -> Result<db::specialists::NewSpecialist> {
+    let checked = check_specialist(input)?;
+    let hash = hash_password(checked.password())?;
+    Ok(checked.with_hash(hash))
 }
 
 pub fn insert_specialist(
