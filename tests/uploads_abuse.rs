@@ -75,40 +75,6 @@ fn assert_refused(status: u16, body: &Value, expected: (u16, &str)) {
     );
 }
 
-/// Uploads like `TestApp::upload`; returns status, `Retry-After` and body.
-async fn upload_with_headers(
-    app: &TestApp,
-    session: &str,
-    token: &str,
-    bytes: &[u8],
-) -> (u16, Option<String>, Value) {
-    let boundary = "uploads-abuse-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
-         filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let mut response = app
-        .client
-        .post(app.url(&format!("/api/v1/sessions/{session}/attachments")))
-        .bearer_auth(token)
-        .insert_header((
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        ))
-        .send_body(body)
-        .await
-        .expect("upload reaches the server");
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.json::<Value>().await.expect("a JSON body");
-    (response.status().as_u16(), retry_after, body)
-}
-
 #[actix_web::test]
 async fn a_session_holding_its_most_files_refuses_the_next_and_stores_nothing() {
     let app = TestApp::spawn_with(&["--session-files", "3"]).await;
@@ -201,11 +167,15 @@ async fn uploading_faster_than_the_rate_gets_429_with_retry_after() {
     let app = TestApp::spawn_with(&["--uploads-per-minute", "2"]).await;
     let (session, token, _visitor) = waiting_session(&app, "Vera").await;
     for _ in 0..2 {
-        let (status, _, body) = upload_with_headers(&app, &session, &token, PNG).await;
+        let (status, _, body) = app
+            .upload_with_retry_after(&session, &token, "a.png", PNG)
+            .await;
         assert_eq!(status, 201, "{body}");
     }
 
-    let (status, retry_after, body) = upload_with_headers(&app, &session, &token, PNG).await;
+    let (status, retry_after, body) = app
+        .upload_with_retry_after(&session, &token, "a.png", PNG)
+        .await;
 
     assert_refused(status, &body, (429, "rate_limited"));
     let seconds: u64 = retry_after.expect("a Retry-After header").parse().unwrap();
@@ -213,7 +183,9 @@ async fn uploading_faster_than_the_rate_gets_429_with_retry_after() {
     assert_eq!(rows(&app, &session), 2);
     assert_eq!(stored_files(&app).len(), 2);
     let (other, other_token, _other_visitor) = waiting_session(&app, "Olga").await;
-    let (status, _, body) = upload_with_headers(&app, &other, &other_token, PNG).await;
+    let (status, _, body) = app
+        .upload_with_retry_after(&other, &other_token, "a.png", PNG)
+        .await;
     assert_eq!(status, 201, "the rate is per caller: {body}");
 }
 

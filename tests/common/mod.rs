@@ -219,6 +219,20 @@ impl TestApp {
         name: &str,
         bytes: &[u8],
     ) -> (u16, Value) {
+        let (status, _, body) = self
+            .upload_with_retry_after(session_id, token, name, bytes)
+            .await;
+        (status, body)
+    }
+
+    /// [`TestApp::upload`], with the response's `Retry-After` header.
+    pub async fn upload_with_retry_after(
+        &self,
+        session_id: &str,
+        token: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> (u16, Option<String>, Value) {
         let boundary = "switchboard-test-boundary";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
@@ -239,12 +253,16 @@ impl TestApp {
             .await
             .expect("upload reaches the server");
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("an ASCII header").to_owned());
         let body = response
             .json::<Value>()
             .limit(1 << 20)
             .await
             .expect("a JSON body");
-        (status, body)
+        (status, retry_after, body)
     }
 
     /// Creates the admin straight in the database and logs in.

@@ -96,21 +96,21 @@ impl Sessions {
     /// handoff's transcript, an older conversation) loads them when first told.
     pub fn opened(&self, view: SessionView) {
         let id = view.row.id;
-        let fresh = view.row.status == SessionStatus::Waiting && !self.0.running.contains_key(&id);
         let waiting = view.row.status == SessionStatus::Waiting;
-        let enqueue = Enqueue {
+        // A waiting session with a running actor is in the queue already.
+        let enqueue = (waiting && !self.0.running.contains_key(&id)).then(|| Enqueue {
             waiting: crate::routing::Waiting::of(&view.row),
             session: crate::protocol::objects::Session::for_audience(&view, Audience::Staff),
             freed: None,
-        };
+        });
         if view.row.last_seq == 0 {
             self.running(id, Some(view));
         }
         let dispatcher = &self.context().dispatcher;
-        if fresh {
-            dispatcher.enqueue.do_send(enqueue);
-        } else if waiting {
-            dispatcher.tell_position.do_send(TellPosition(id));
+        match enqueue {
+            Some(enqueue) => dispatcher.enqueue.do_send(enqueue),
+            None if waiting => dispatcher.tell_position.do_send(TellPosition(id)),
+            None => {}
         }
     }
 
