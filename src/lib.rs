@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod random;
 pub mod routing;
 pub mod search;
+pub mod socket;
 pub mod startup;
 pub mod state;
 pub mod transcript;

@@ -146,6 +146,8 @@ impl Application {
                 .wrap_fn(http::record_metrics)
                 .configure(http::configure)
         })
+        // Each connection's socket, so a WebSocket whose peer stops reading can be cut.
+        .on_connect(crate::socket::record)
         .max_connections(config.max_connections)
         .backlog(4096)
         // Chat frames are small and often come in pairs from different actors (an ack

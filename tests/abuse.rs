@@ -71,6 +71,20 @@ async fn a_visitor_cannot_open_more_sockets_than_the_limit() {
     assert_eq!(again, 101);
 }
 
+/// An admin disables the specialist.
+async fn disable(app: &TestApp, specialist_id: &str) {
+    let admin = app.admin_token().await;
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/specialists/{specialist_id}"),
+            Some(&admin),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[actix_web::test]
 async fn a_disabled_specialists_console_closes_and_their_chat_goes_back_to_the_queue() {
     let app = TestApp::spawn().await;
@@ -79,16 +93,7 @@ async fn a_disabled_specialists_console_closes_and_their_chat_goes_back_to_the_q
     let mut colleague = WsClient::connect(&app, &colleague_token).await;
     colleague.go_online().await;
 
-    let admin = app.admin_token().await;
-    let (status, _) = app
-        .call(
-            "PATCH",
-            &format!("/api/v1/specialists/{}", chat.specialist_id),
-            Some(&admin),
-            Some(json!({"disabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    disable(&app, &chat.specialist_id).await;
     assert_eq!(
         chat.specialist.closed_within(Duration::from_secs(1)).await,
         4401
@@ -270,18 +275,67 @@ impl NonReader {
     }
 }
 
-#[actix_web::test]
-async fn a_socket_that_never_reads_is_dropped_while_others_chat_on() {
-    let app =
-        TestApp::spawn_with(&["--ws-outbox-bytes", "200000", "--ws-rate-per-sec", "1000"]).await;
-    let mut chat = Chat::open(&app).await;
+/// The kernel's line for a TCP socket from local `port` to remote `peer_port` (in any
+/// state but TIME_WAIT, which holds no data), read from `/proc/net/tcp{,6}`.
+fn kernel_socket(port: u16, peer_port: u16) -> Option<String> {
+    const TIME_WAIT: &str = "06";
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).unwrap_or_default();
+            text.lines().skip(1).map(str::to_owned).find(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let port_of = |address: &str| {
+                    address
+                        .rsplit(':')
+                        .next()
+                        .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+                };
+                fields.len() > 3
+                    && port_of(fields[1]) == Some(port)
+                    && port_of(fields[2]) == Some(peer_port)
+                    && fields[3] != TIME_WAIT
+            })
+        })
+}
+
+/// Fills `chat` with 40 messages of 3.9 KB, so that each `session.resume` of it is
+/// answered with about 156 KB; returns that request.
+async fn long_resume(chat: &mut Chat) -> String {
     let long = "y".repeat(3900);
     for _ in 0..40 {
         chat.visitor.say(&chat.session_id, &long).await;
     }
+    json!({"type": "session.resume", "session_id": chat.session_id, "after_seq": 0}).to_string()
+}
+
+/// Waits up to two seconds for the server's socket to `peer_port` to be gone from the
+/// kernel, buffers and all; panics with the kernel's line for it if it stays.
+async fn assert_socket_gone(app: &TestApp, peer_port: u16) {
+    let server_port: u16 = app
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("server port");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while kernel_socket(server_port, peer_port).is_some() && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if let Some(socket) = kernel_socket(server_port, peer_port) {
+        panic!("the server still holds the dropped socket: {socket}");
+    }
+}
+
+#[actix_web::test]
+async fn a_socket_that_never_reads_is_dropped_at_once_while_others_chat_on() {
+    let app =
+        TestApp::spawn_with(&["--ws-outbox-bytes", "200000", "--ws-rate-per-sec", "1000"]).await;
+    let mut chat = Chat::open(&app).await;
+    let resume = long_resume(&mut chat).await;
     let mut hog = NonReader::connect(&app, &chat.visitor_token).await;
-    let resume = json!({"type": "session.resume", "session_id": chat.session_id, "after_seq": 0})
-        .to_string();
+    let hog_port = hog.socket.local_addr().expect("hog address").port();
     let visitor = switchboard::domain::Peer::visitor(chat.visitor_id.parse().unwrap());
     let connections = &app.app_state.connections;
     // The visitor's tab and the hog, once the hog's connection has started.
@@ -290,6 +344,8 @@ async fn a_socket_that_never_reads_is_dropped_while_others_chat_on() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(connections.count(visitor), 2);
+    // Megabytes of replies the hog never reads: the kernel's buffers on both sides fill,
+    // then the transport's, then the outbox overflows.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut dropped = false;
     while tokio::time::Instant::now() < deadline {
@@ -302,6 +358,9 @@ async fn a_socket_that_never_reads_is_dropped_while_others_chat_on() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(dropped, "the non-reading socket is still registered");
+    // Not only forgotten by the server: the socket, and what the kernel buffered for it,
+    // are gone, although the hog keeps its end open.
+    assert_socket_gone(&app, hog_port).await;
     // The well-behaved tabs of everyone carry on.
     let acked = chat
         .specialist
@@ -310,6 +369,41 @@ async fn a_socket_that_never_reads_is_dropped_while_others_chat_on() {
     assert_eq!(acked["body"], "still answering");
     let delivered = chat.visitor.recv_type("message.new").await;
     assert_eq!(delivered["message"]["id"], acked["id"]);
+    drop(hog);
+}
+
+#[actix_web::test]
+async fn a_disabled_specialists_console_that_never_reads_is_cut_within_a_second() {
+    // An outbox large enough that the console is never dropped for falling behind.
+    let app = TestApp::spawn_with(&[
+        "--ws-outbox-bytes",
+        "100000000",
+        "--ws-rate-per-sec",
+        "1000",
+    ])
+    .await;
+    let mut chat = Chat::open(&app).await;
+    let resume = long_resume(&mut chat).await;
+    let mut console = NonReader::connect(&app, &chat.specialist_token).await;
+    let console_port = console.socket.local_addr().expect("console address").port();
+    // About 30 MB of replies: more than the kernel and the transport take, so the rest
+    // waits in the outbox, where the close will queue behind it.
+    for _ in 0..200 {
+        let sent = tokio::time::timeout(Duration::from_millis(200), console.send(&resume)).await;
+        assert!(matches!(sent, Ok(Ok(()))), "the server stopped reading");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    disable(&app, &chat.specialist_id).await;
+    let specialist = switchboard::domain::Peer::specialist(chat.specialist_id.parse().unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while app.app_state.connections.count(specialist) > 0 && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.app_state.connections.count(specialist), 0);
+    assert_socket_gone(&app, console_port).await;
+    drop(console);
 }
 
 /// POSTs `body` as it is, with a JSON content type; returns the status.

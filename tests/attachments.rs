@@ -316,11 +316,20 @@ async fn uploads_over_the_limit_get_413() {
 async fn the_default_limit_is_ten_mebibytes() {
     let app = TestApp::spawn().await;
     let chat = Chat::open(&app).await;
-    let mut big = vec![b'a'; 10 * 1024 * 1024];
+    let mut big: Vec<u8> = (0..10 * 1024 * 1024)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
     let (status, body) = app
         .upload(&chat.session_id, &chat.visitor_token, "big.txt", &big)
         .await;
     assert_eq!(status, 201, "{body}");
+    let url = body["attachment"]["url"].as_str().unwrap();
+    let (status, _, downloaded) = download(&app, url, Some(&chat.visitor_token)).await;
+    assert_eq!(status, 200);
+    assert!(
+        downloaded == big,
+        "the download is the upload, byte for byte"
+    );
     big.push(b'a');
     let (status, body) = app
         .upload(&chat.session_id, &chat.visitor_token, "bigger.txt", &big)

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::ws::WsClient;
+use common::ws::{Chat, WsClient};
 use common::TestApp;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -65,6 +65,17 @@ fn file_of(app: &TestApp, uploaded: &Value) -> std::path::PathBuf {
         .first(&mut app.db())
         .unwrap();
     app.app_state.config.attachment_dir().join(key)
+}
+
+/// Waits for the sweep to delete the upload's row, then its file.
+async fn assert_swept(app: &TestApp, uploaded: &Value, file: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while row_exists(app, &uploaded["attachment"]["id"]) {
+        assert!(Instant::now() < deadline, "the upload is never deleted");
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    assert!(!file.exists(), "the file is removed with its row");
 }
 
 fn assert_refused(status: u16, body: &Value, expected: (u16, &str)) {
@@ -214,20 +225,7 @@ async fn an_unsent_upload_is_deleted_after_its_time_and_a_sent_one_is_kept() {
     let (sent_file, unsent_file) = (file_of(&app, &sent), file_of(&app, &unsent));
     assert!(unsent_file.exists());
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while row_exists(&app, &unsent["attachment"]["id"]) {
-        assert!(
-            Instant::now() < deadline,
-            "the unsent upload is never deleted"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    }
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-
-    assert!(
-        !unsent_file.exists(),
-        "the unsent file is removed with its row"
-    );
+    assert_swept(&app, &unsent, &unsent_file).await;
     assert!(row_exists(&app, &sent["attachment"]["id"]));
     assert_eq!(std::fs::read(&sent_file).unwrap(), PNG);
     let url = sent["attachment"]["url"].as_str().unwrap();
@@ -239,6 +237,40 @@ async fn an_unsent_upload_is_deleted_after_its_time_and_a_sent_one_is_kept() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+}
+
+#[actix_web::test]
+async fn the_upload_of_an_unscheduled_message_is_deleted_after_its_time() {
+    let app = TestApp::spawn_with(&["--unsent-upload-secs", "2"]).await;
+    let mut chat = Chat::open(&app).await;
+    let session = chat.session_id.clone();
+    let (status, uploaded) = app
+        .upload(&session, &chat.specialist_token, "hours.png", PNG)
+        .await;
+    assert_eq!(status, 201, "{uploaded}");
+    let file = file_of(&app, &uploaded);
+    let send_at = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let scheduled = chat
+        .specialist
+        .expect_reply(
+            json!({"type": "message.send", "session_id": session, "client_msg_id": "later",
+                   "body": "Our hours", "attachment_id": uploaded["attachment"]["id"],
+                   "send_at": send_at.to_rfc3339()}),
+            "message.scheduled",
+        )
+        .await;
+    // Pending, the file waits for its time however old it gets.
+    actix_web::rt::time::sleep(Duration::from_secs(4)).await;
+    assert!(row_exists(&app, &uploaded["attachment"]["id"]));
+
+    chat.specialist
+        .expect_reply(
+            json!({"type": "message.unschedule", "scheduled_id": scheduled["scheduled_id"]}),
+            "message.unscheduled",
+        )
+        .await;
+
+    assert_swept(&app, &uploaded, &file).await;
 }
 
 #[actix_web::test]

@@ -10,7 +10,7 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::connections::{Admission, ConnectionHandle, Outbound, Overflowed, Peer};
+use super::connections::{Admission, ConnectionHandle, Outbound, Peer, Stalled};
 use super::messages::dispatcher::{AcceptOffer, DeclineOffer, Pickup, UnwatchQueue, WatchQueue};
 use super::messages::session::{Command, ParticipantPresence, SetTags};
 use super::messages::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus};
@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::protocol::objects::{Audience, Participant, Session};
 use crate::protocol::{self, Frame, Request};
 use crate::routing::SpecialistState;
+use crate::socket::Socket;
 use crate::state::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -34,8 +35,10 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Frames the writer takes from the outbox at a time.
 const WRITE_BATCH: usize = 256;
 /// How long a closing connection tries to tell the peer why: a peer that does not read
-/// is not waited for.
+/// is not waited for, and its socket is cut.
 const CLOSE_WAIT: Duration = Duration::from_millis(200);
+/// How long a close queued behind other frames may wait for them to be written.
+const CLOSE_DEADLINE: Duration = Duration::from_millis(500);
 /// The close code that asks the client to sign in again: its token expired, or its
 /// account was disabled or lost the role the token was for.
 pub const SIGN_IN_AGAIN: u16 = 4401;
@@ -59,6 +62,12 @@ pub struct WsConnection {
     state: AppState,
     identity: Identity,
     ws: actix_ws::Session,
+    /// The socket under `ws`, cut when the peer does not take what it is sent.
+    socket: Option<Socket>,
+    /// Whether the socket is cut when the actor stops: the server dropped the peer, or
+    /// a close is under way and the transport has not taken its frame. Otherwise the
+    /// HTTP layer closes the socket once it has written what it holds.
+    cut_on_stop: bool,
     hello: Option<Frame>,
     outbox: Option<mpsc::UnboundedReceiver<Outbound>>,
     handle: ConnectionHandle,
@@ -73,6 +82,7 @@ impl WsConnection {
         state: AppState,
         identity: Identity,
         ws: actix_ws::Session,
+        socket: Option<Socket>,
         hello: Frame,
         ctx: &mut Context<Self>,
     ) -> Self {
@@ -84,6 +94,8 @@ impl WsConnection {
             state,
             identity,
             ws,
+            socket,
+            cut_on_stop: false,
             hello: Some(hello),
             outbox: Some(receiver),
             last_heard: Instant::now(),
@@ -108,20 +120,44 @@ impl WsConnection {
         Reply::connection(self.handle.clone(), reference)
     }
 
-    /// Drops the connection now: the close frame goes out if the socket takes it within
-    /// [`CLOSE_WAIT`], and the actor stops either way, freeing what it queued.
+    /// Closes the connection now: the close frame goes out if the socket takes it within
+    /// [`CLOSE_WAIT`], else the socket is cut; the actor stops either way, freeing what
+    /// it queued.
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
+        self.end(code, description, Ending::Polite, ctx)
+    }
+
+    /// Drops a connection whose peer stopped keeping up: the close frame goes out if the
+    /// socket takes it, and the socket is cut soon after whatever the peer does, so
+    /// nothing queued for it waits on it.
+    fn drop_peer(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
+        self.end(code, description, Ending::Cut, ctx)
+    }
+
+    fn end(&mut self, code: CloseCode, description: &str, ending: Ending, ctx: &mut Context<Self>) {
         let reason = CloseReason {
             code,
             description: Some(description.to_owned()),
         };
         let ws = self.ws.clone();
+        // Until the close frame is taken, whatever stops the actor (the writer does, as
+        // soon as it finds the session closing) cuts the socket.
+        self.cut_on_stop = true;
         ctx.spawn(
             async move {
-                let _ = tokio::time::timeout(CLOSE_WAIT, ws.close(Some(reason))).await;
+                let taken = tokio::time::timeout(CLOSE_WAIT, ws.close(Some(reason)))
+                    .await
+                    .is_ok();
+                if matches!(ending, Ending::Cut) {
+                    tokio::time::sleep(CLOSE_WAIT).await;
+                }
+                taken
             }
             .into_actor(self)
-            .map(|_, _, ctx| ctx.stop()),
+            .map(move |taken, this, ctx| {
+                this.cut_on_stop = !taken || matches!(ending, Ending::Cut);
+                ctx.stop()
+            }),
         );
     }
 
@@ -348,19 +384,28 @@ impl Actor for WsConnection {
                         Outbound::Text(text) => {
                             let len = text.len();
                             if ws.text(text).await.is_err() {
-                                return;
+                                return Written::Stopped;
                             }
                             handle.written(len);
                         }
                         Outbound::Close(reason) => {
-                            let _ = ws.close(Some(reason)).await;
-                            return;
+                            let closing = ws.close(Some(reason));
+                            return match tokio::time::timeout(CLOSE_WAIT, closing).await {
+                                Ok(_) => Written::Stopped,
+                                Err(_) => Written::CloseNotTaken,
+                            };
                         }
                     }
                 }
             }
+            Written::Stopped
         };
-        ctx.spawn(writer.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        ctx.spawn(writer.into_actor(self).map(|written, this, ctx| {
+            if matches!(written, Written::CloseNotTaken) {
+                this.cut_on_stop = true;
+            }
+            ctx.stop()
+        }));
         if let Some(hello) = self.hello.take() {
             self.handle.send_frame(&hello);
         }
@@ -382,7 +427,7 @@ impl Actor for WsConnection {
         ctx.run_interval(HEARTBEAT, |this, ctx| {
             if this.last_heard.elapsed() > SILENCE_LIMIT {
                 log::debug!("connection {}: silent for too long", this.handle.id);
-                return this.close(CloseCode::Away, "no heartbeat", ctx);
+                return this.drop_peer(CloseCode::Away, "no heartbeat", ctx);
             }
             let mut ws = this.ws.clone();
             ctx.spawn(
@@ -395,6 +440,9 @@ impl Actor for WsConnection {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        if let Some(socket) = self.socket.as_ref().filter(|_| self.cut_on_stop) {
+            socket.cut();
+        }
         let last = self
             .state
             .connections
@@ -447,17 +495,48 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for WsConnection {
     }
 }
 
-impl Handler<Overflowed> for WsConnection {
+impl Handler<Stalled> for WsConnection {
     type Result = ();
 
-    fn handle(&mut self, _: Overflowed, ctx: &mut Context<Self>) {
-        log::info!("connection {}: too far behind, closing", self.handle.id);
-        self.close(
-            CloseCode::Again,
-            "too far behind; reconnect and resume",
-            ctx,
-        );
+    fn handle(&mut self, stalled: Stalled, ctx: &mut Context<Self>) {
+        match stalled {
+            Stalled::Overflowed => {
+                log::info!("connection {}: too far behind, dropping it", self.handle.id);
+                self.drop_peer(
+                    CloseCode::Again,
+                    "too far behind; reconnect and resume",
+                    ctx,
+                )
+            }
+            // The writer stops the actor once it has sent the close; if the frames before
+            // it are still waiting on the peer by then, the peer is not waited for.
+            Stalled::Closing(reason) => {
+                ctx.run_later(CLOSE_DEADLINE, move |this, ctx| {
+                    let description = reason.description.as_deref().unwrap_or_default();
+                    this.drop_peer(reason.code, description, ctx)
+                });
+            }
+        }
     }
+}
+
+/// How a connection the server closes ends.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// The close frame, and the socket cut only if the transport does not take it in
+    /// time.
+    Polite,
+    /// The close frame if the transport takes it, then the socket cut regardless: as
+    /// soon as the writer stops, or [`CLOSE_WAIT`] later.
+    Cut,
+}
+
+/// How the writer ended.
+enum Written {
+    /// The outbox or the session closed, or the close frame was taken.
+    Stopped,
+    /// The transport did not take the close frame in time: the peer is not reading.
+    CloseNotTaken,
 }
 
 /// Allows `rate` frames per second on average and bursts of `capacity`.

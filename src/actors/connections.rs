@@ -22,10 +22,15 @@ pub enum Outbound {
     Close(CloseReason),
 }
 
-/// Sent to a connection whose outbox overflowed: it is dropped at once.
+/// Sent to a connection whose writer may be stuck behind a peer that does not read.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Overflowed;
+pub enum Stalled {
+    /// The outbox overflowed: the connection is dropped at once.
+    Overflowed,
+    /// A close was queued: if the writer has not sent it soon, the connection is dropped.
+    Closing(CloseReason),
+}
 
 /// A handle to one WebSocket connection's outbox. Every request's reply carries one,
 /// so a clone is one reference count (an actix address clone would allocate).
@@ -39,7 +44,7 @@ pub struct ConnectionHandle {
 /// read cannot make the server hold more than the limit for it.
 struct Outbox {
     sender: mpsc::UnboundedSender<Outbound>,
-    overflow: Recipient<Overflowed>,
+    stalled: Recipient<Stalled>,
     /// Bytes queued and not yet handed to the socket.
     queued: AtomicUsize,
     limit: usize,
@@ -49,7 +54,7 @@ impl ConnectionHandle {
     /// A handle to the outbox `sender` feeds; past `limit` queued bytes, `overflow` hears.
     pub fn new(
         sender: mpsc::UnboundedSender<Outbound>,
-        overflow: Recipient<Overflowed>,
+        stalled: Recipient<Stalled>,
         limit: usize,
     ) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -57,7 +62,7 @@ impl ConnectionHandle {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             outbox: Arc::new(Outbox {
                 sender,
-                overflow,
+                stalled,
                 queued: AtomicUsize::new(0),
                 limit,
             }),
@@ -70,7 +75,7 @@ impl ConnectionHandle {
         let len = text.len();
         if outbox.queued.fetch_add(len, Ordering::Relaxed) + len > outbox.limit {
             outbox.queued.fetch_sub(len, Ordering::Relaxed);
-            outbox.overflow.do_send(Overflowed);
+            outbox.stalled.do_send(Stalled::Overflowed);
             return;
         }
         if outbox.sender.send(Outbound::Text(text)).is_err() {
@@ -87,9 +92,11 @@ impl ConnectionHandle {
         self.outbox.queued.fetch_sub(len, Ordering::Relaxed);
     }
 
-    /// Closes after the frames already queued have been written.
+    /// Closes after the frames already queued have been written, or soon regardless if
+    /// the peer does not read them.
     pub fn close(&self, reason: CloseReason) {
-        let _ = self.outbox.sender.send(Outbound::Close(reason));
+        let _ = self.outbox.sender.send(Outbound::Close(reason.clone()));
+        self.outbox.stalled.do_send(Stalled::Closing(reason));
     }
 }
 

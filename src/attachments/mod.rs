@@ -8,6 +8,7 @@
 //! saved from a chat opens as what it is, whatever the name claimed.
 
 pub mod incoming;
+pub mod outgoing;
 pub mod quota;
 pub mod sniff;
 pub mod sweep;

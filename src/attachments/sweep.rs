@@ -7,7 +7,8 @@
 //! A pass only looks at attachments created since the previous pass's cut-off (less a
 //! margin): ids are time-ordered, so the primary key index jumps over the files sent long
 //! ago instead of reading them all every minute. The first pass after start looks at
-//! everything, and first removes files a crash left without a row.
+//! everything. Files a crash left without a row are looked for at start and then once
+//! per age limit.
 //!
 //! Every node may run a sweep: a row is deleted by one of them (locked rows are skipped),
 //! and that one removes the file.
@@ -56,10 +57,16 @@ impl UnsentUploadSweep {
     }
 
     async fn run(mut self) {
-        if let Err(error) = self.remove_files_without_row().await {
-            log::warn!("attachments: looking for files without a row failed: {error}");
-        }
+        let mut orphans_looked_for: Option<std::time::Instant> = None;
         loop {
+            // A crash between writing a file and its row leaves a file that only the
+            // directory knows; listing it is costly, so once per age limit.
+            if orphans_looked_for.is_none_or(|at| at.elapsed() >= self.max_age) {
+                orphans_looked_for = Some(std::time::Instant::now());
+                if let Err(error) = self.remove_files_without_row().await {
+                    log::warn!("attachments: looking for files without a row failed: {error}");
+                }
+            }
             if let Err(error) = self.sweep().await {
                 log::warn!("attachments: sweeping unsent uploads failed, will retry: {error}");
             }

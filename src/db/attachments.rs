@@ -101,7 +101,7 @@ pub fn is_sent(conn: &mut PgConnection, id: AttachmentId) -> QueryResult<bool> {
 }
 
 /// Deletes up to `limit` attachments created before `created_before` that no message
-/// carries and no scheduled message will, with ids in `(after, below)` (ids are v7,
+/// carries and no pending scheduled message will (a cancelled one lets go of its file), with ids in `(after, below)` (ids are v7,
 /// ordered by time: the range lets the primary key index skip what earlier sweeps looked
 /// at); returns them in id order. Rows a message commit has locked are skipped: they are
 /// being sent. The message lookups go through the `(session_id, …)` indexes, as a file is
@@ -120,7 +120,8 @@ pub fn delete_unsent(
                AND NOT EXISTS (SELECT 1 FROM messages m
                                WHERE m.session_id = a.session_id AND m.attachment_id = a.id)
                AND NOT EXISTS (SELECT 1 FROM scheduled_messages s
-                               WHERE s.session_id = a.session_id AND s.attachment_id = a.id)
+                               WHERE s.session_id = a.session_id AND s.attachment_id = a.id
+                                 AND s.state = 'pending')
              ORDER BY a.id
              LIMIT $4
              FOR UPDATE SKIP LOCKED)

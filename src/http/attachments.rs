@@ -28,6 +28,7 @@ use utoipa::ToSchema;
 
 use crate::access::{self, Action};
 use crate::attachments::incoming::{IncomingFile, Written};
+use crate::attachments::outgoing::OutgoingFile;
 use crate::attachments::quota::{OverQuota, SessionQuota};
 use crate::attachments::sniff::{sniff, Kind, Sniffed, SNIFF_LEN};
 use crate::attachments::{self as files, name_for_kind, sanitize_file_name};
@@ -375,16 +376,14 @@ async fn download(
         .await?;
     access::authorize(&session, &caller, Action::History)?;
     let path = files::path(&state.config.attachment_dir(), &file.storage_key);
-    let bytes = web::block(move || std::fs::read(path))
-        .await
-        .map_err(Error::internal)?
-        .map_err(|e| Error::internal(format!("attachment {id} unreadable: {e}")))?;
+    let stored = OutgoingFile::open(path).await?;
     Ok(HttpResponse::Ok()
         .content_type(file.content_type)
         .insert_header(disposition(&file.file_name))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(bytes))
+        .no_chunking(stored.len)
+        .streaming(stored.into_stream()))
 }
 
 /// `attachment; filename="…"`, plus the RFC 6266 `filename*` form when the name is not

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::protocol::objects::{Audience, Session};
 use crate::protocol::Frame;
 use crate::routing::{SpecialistState, Status};
+use crate::socket::Socket;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -55,10 +56,11 @@ async fn upgrade(
         .max_frame_size(MAX_FRAME_BYTES)
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME_BYTES);
+    let socket = Socket::of(&req);
     let state = state.get_ref().clone();
     WsConnection::create(move |ctx| {
         ctx.add_stream(stream);
-        WsConnection::new(state, identity, session, hello, ctx)
+        WsConnection::new(state, identity, session, socket, hello, ctx)
     });
     Ok(response)
 }
