@@ -11,6 +11,7 @@ pub mod conversation;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod first_run;
 pub mod handoff;
 pub mod http;
 pub mod metrics;

@@ -162,6 +162,7 @@ impl Application {
         let server = server.bind(config.bind)?;
         let port = server.addrs()[0].port();
         log::info!("listening on {}:{port}", config.bind.ip());
+        crate::first_run::announce(&state.db, config.bind.ip(), port).await?;
         Ok(Application {
             port,
             server: server.run(),

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod search;
 pub mod session_tags;
 pub mod sessions;
+pub mod setup_links;
 pub mod specialists;
 pub mod stats;
 pub mod visitors;

@@ -156,6 +156,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    setup_links (token_sha256) {
+        token_sha256 -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     specialists (id) {
         id -> Uuid,
         email -> Text,
@@ -261,6 +268,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_events,
     session_specialists,
     session_tags,
+    setup_links,
     specialists,
     visitors,
     webhook_attempts,

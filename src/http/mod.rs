@@ -15,6 +15,7 @@ pub mod queue;
 pub mod rate_limit;
 pub mod scheduled;
 pub mod sessions;
+pub mod setup;
 pub mod specialists;
 pub mod stats;
 pub mod transcripts;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
                 .configure(visitors::configure)
                 .configure(login::configure)
+                .configure(setup::configure)
                 .configure(specialists::configure)
                 .configure(bots::configure)
                 .configure(sessions::configure)

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     attachments, bots, canned_responses, conversations, health, login, queue, scheduled, sessions,
-    specialists, stats, transcripts, visitors, webhooks, workspace,
+    setup, specialists, stats, transcripts, visitors, webhooks, workspace,
 };
 
 #[derive(OpenApi)]
@@ -29,6 +29,8 @@ use super::{
         document,
         visitors::create,
         login::login,
+        setup::check,
+        setup::create,
         specialists::create,
         specialists::list,
         specialists::change,

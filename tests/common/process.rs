@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -93,6 +93,8 @@ pub struct ServerProcess {
     address: String,
     database: String,
     data_dir: PathBuf,
+    /// Every line the server has logged so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 /// How long the binary may take to migrate and bind.
@@ -131,12 +133,32 @@ impl ServerProcess {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the switchboard binary");
-        let port = listening_port(&mut child).await;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let port = listening_port(&mut child, log.clone()).await;
         ServerProcess {
             child,
             address: format!("http://127.0.0.1:{port}"),
             database: database.to_owned(),
             data_dir: data_dir_path,
+            log,
+        }
+    }
+
+    /// The first line the server logs with `needle` in it, waiting up to `timeout`.
+    pub async fn log_line(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|line| line.contains(needle))
+                .cloned();
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -248,7 +270,7 @@ impl Server for ServerProcess {
 /// Reads the child's log until it says `listening on 127.0.0.1:PORT`, then keeps
 /// draining it in a thread (a full pipe would block the server). The log goes to the
 /// test's output, which the test harness shows when the test fails.
-async fn listening_port(child: &mut Child) -> u16 {
+async fn listening_port(child: &mut Child, log: Arc<Mutex<Vec<String>>>) -> u16 {
     let stderr = child.stderr.take().expect("stderr is piped");
     let pid = child.id();
     let (port_tx, port_rx) = mpsc::channel();
@@ -259,6 +281,7 @@ async fn listening_port(child: &mut Child) -> u16 {
             if let Some(port) = port_in(&line) {
                 let _ = port_tx.send(port);
             }
+            log.lock().unwrap().push(line);
         }
     });
     let deadline = Instant::now() + START_TIMEOUT;
