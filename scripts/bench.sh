@@ -170,7 +170,7 @@ SQL
       start_server bench_hostile
       load hostile --conversations 1000 --rate 1000 --warmup-secs 5 --ramp-secs 5 \
         --duration-secs 30 --after-secs 10 --login-concurrency 32 --login-rate 500 \
-        --stuck-visitors 50 --stuck-messages 250 --stuck-resumes-per-sec 1 --stuck-pings-per-sec 4 \
+        --stuck-visitors 50 --stuck-messages 250 --stuck-resumes-per-sec 4 --stuck-pings-per-sec 4 \
         --invalid-connections 10 --invalid-rate 100
       stop_server ;;
     *) log "unknown scenario $scenario"; exit 2 ;;
