@@ -51,8 +51,10 @@ trap cleanup EXIT
 # target directory overwrite each other's target/debug/switchboard).
 if [ -z "${SWITCHBOARD_BIN:-}" ]; then
   cargo build --bin switchboard
-  SWITCHBOARD_BIN=./target/debug/switchboard
+  SWITCHBOARD_BIN=$ROOT/target/debug/switchboard
 fi
+# Tests that need another server beside this one start it themselves (servers.js).
+export SWITCHBOARD_BIN PG_SERVER_URL
 psql "$PG_SERVER_URL/postgres" -qc "CREATE DATABASE $DATABASE" >/dev/null
 
 PORT=$(free_port)
