@@ -36,10 +36,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 log "database: $DATABASE_URL"
 cargo build --release --bin switchboard
+SWITCHBOARD_BIN=${CARGO_TARGET_DIR:-target}/release/switchboard
 
 case "${1:-}" in
   create-admin | bot-token | help | --help | -h)
-    ./target/release/switchboard "$@"
+    "$SWITCHBOARD_BIN" "$@"
     exit ;;
 esac
 
@@ -58,7 +59,7 @@ case "$bind" in
 esac
 url="http://$bind"
 
-./target/release/switchboard "$@" &
+"$SWITCHBOARD_BIN" "$@" &
 SERVER_PID=$!
 until curl -sf -o /dev/null "$url/healthz"; do
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
