@@ -9,6 +9,8 @@ cd "$ROOT"
 source scripts/lib/postgres.sh
 
 ensure_build_deps
+# tests/proxy.rs runs the server behind a real nginx.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
 # The shape of src/: no import circles between files, no file over 600 lines.
 command -v python3 >/dev/null || apt_install python3
 python3 scripts/lib/structure.py

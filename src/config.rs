@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::http::trusted_proxies::TrustedProxies;
+use crate::origins::AllowedOrigins;
+
 /// Settings of the server and of the maintenance subcommands.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -21,6 +24,19 @@ pub struct Config {
     /// Address and port to listen on.
     #[arg(long, env = "SWITCHBOARD_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+
+    /// Reverse proxies in front of the server, comma-separated addresses or CIDR ranges
+    /// (`127.0.0.1,10.0.0.0/8,2001:db8::/32`): only from these peers are `Forwarded` and
+    /// `X-Forwarded-*` believed, for the client's address and the public URL
+    /// [default: none].
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TRUSTED_PROXIES",
+        value_parser = TrustedProxies::parse,
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub trusted_proxies: TrustedProxies,
 
     /// Directory for the generated JWT secret and other local state.
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "var")]
@@ -93,6 +109,12 @@ pub struct Config {
     /// chat widget keeps one open all day, so this is far above actix's usual 25,000.
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 100_000)]
     pub max_connections: usize,
+
+    /// Web pages that may use the visitor widget: `*` (any), or comma-separated origins,
+    /// each exact (`https://shop.example`) or with a leading wildcard label
+    /// (`https://*.example.com`, one or more labels), with a port or `:*` (any port).
+    #[arg(long, env = "SWITCHBOARD_ALLOWED_ORIGINS", default_value = "*")]
+    pub allowed_origins: AllowedOrigins,
 
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "SWITCHBOARD_WORKERS")]

@@ -15,6 +15,7 @@ pub mod first_run;
 pub mod handoff;
 pub mod http;
 pub mod metrics;
+pub mod origins;
 pub mod placeholders;
 pub mod protocol;
 pub mod random;

@@ -144,7 +144,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap_fn(http::record_metrics)
-                .configure(http::configure)
+                .configure(|cfg| http::configure(cfg, &data.config))
         })
         // Each connection's socket, so a WebSocket whose peer stops reading can be cut.
         .on_connect(crate::socket::record)

@@ -63,6 +63,8 @@ export SWITCHBOARD_DATA_DIR="$DATA_DIR"
 export SWITCHBOARD_BIND="127.0.0.1:$PORT"
 # The webhook test's receiver listens on loopback, in the test process.
 export SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE=true
+# The embedding test's shop pages: on 127.0.0.2 (listed, any port) and 127.0.0.3 (not).
+export SWITCHBOARD_ALLOWED_ORIGINS="http://127.0.0.2:*"
 export ADMIN_EMAIL="admin@example.com"
 export ADMIN_PASSWORD="browser-tests-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 "$SWITCHBOARD_BIN" create-admin --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" >/dev/null

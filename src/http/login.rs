@@ -6,10 +6,11 @@
 //! hashing work, and the hashing runs a few at a time on a blocking thread without a
 //! database connection, so a burst of logins cannot starve the chat (`auth::throttle`).
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client::ClientInfo;
 use super::rate_limit::client_key;
 use crate::db;
 use crate::error::{Error, ErrorResponse, Result};
@@ -49,17 +50,13 @@ struct LoggedIn {
 )]
 #[post("/auth/login")]
 async fn login(
-    req: HttpRequest,
+    client: ClientInfo,
     state: web::Data<AppState>,
     body: web::Json<Login>,
 ) -> Result<HttpResponse> {
     let Login { email, password } = body.into_inner();
     let email = email.trim().to_lowercase();
-    let address = req
-        .peer_addr()
-        .map(|addr| client_key(addr.ip()))
-        .ok_or_else(|| Error::internal("request without a peer address"))?;
-    let attempt = state.logins.admit(&email, address).await?;
+    let attempt = state.logins.admit(&email, client_key(client.ip)).await?;
     // A disabled account is refused like a wrong password, after the same work.
     let specialist = find(&state, email)
         .await?

@@ -5,11 +5,16 @@
 pub mod attachments;
 pub mod bots;
 pub mod canned_responses;
+pub mod client;
 pub mod conversations;
+pub mod cors;
+pub mod embedding;
+pub mod forwarded;
 pub mod health;
 pub mod later;
 pub mod login;
 pub mod openapi;
+pub mod origin;
 pub mod pages;
 pub mod queue;
 pub mod rate_limit;
@@ -19,6 +24,7 @@ pub mod setup;
 pub mod specialists;
 pub mod stats;
 pub mod transcripts;
+pub mod trusted_proxies;
 pub mod visitors;
 pub mod webhooks;
 pub mod workspace;
@@ -32,11 +38,12 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{error, web, HttpRequest, HttpResponse, ResponseError};
 
+use crate::config::Config;
 use crate::error::{Error, ErrorCode};
 use crate::state::AppState;
 
 /// Mounts every route on an `App`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     cfg.app_data(json_config())
         .app_data(path_config())
         .app_data(query_config())
@@ -46,6 +53,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
+                // Outside the JSON errors, so the widget can read them too; its own
+                // refusals of preflights get the JSON body from the outer handlers.
+                .wrap(cors::widget_calls(&config.allowed_origins))
+                .wrap(ErrorHandlers::new().default_handler(json_error_body))
+                .configure(embedding::configure)
                 .configure(visitors::configure)
                 .configure(login::configure)
                 .configure(setup::configure)

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attachments, bots, canned_responses, conversations, health, login, queue, scheduled, sessions,
-    setup, specialists, stats, transcripts, visitors, webhooks, workspace,
+    attachments, bots, canned_responses, conversations, embedding, health, login, queue, scheduled,
+    sessions, setup, specialists, stats, transcripts, visitors, webhooks, workspace,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use super::{
         health::readyz,
         health::metrics,
         document,
+        embedding::check,
         visitors::create,
         login::login,
         setup::check,

@@ -5,10 +5,13 @@
 //! file and the pages always match the protocol the server speaks. Every response
 //! carries a strict Content-Security-Policy: scripts and styles only from this origin, no
 //! inline code, so even a rendering bug that let message text become markup could not
-//! run it.
+//! run it. The widget's own files are also loaded by the pages of other sites that embed
+//! it ([`WIDGET_FILES`]).
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
+
+use super::cors;
 
 /// One file served at one path.
 struct Asset {
@@ -70,6 +73,22 @@ static ASSETS: &[Asset] = &[
     asset!("assets/widget/view.js", JS),
 ];
 
+/// What a page of another site loads to run the widget: the loader, its modules (with
+/// the `lib/` ones they import) and its styles. Other sites may read them (see `cors`);
+/// the tests below check the list against the modules' imports.
+const WIDGET_FILES: &[&str] = &[
+    "/widget.js",
+    "/assets/widget.css",
+    "/assets/widget/main.js",
+    "/assets/widget/store.js",
+    "/assets/widget/view.js",
+    "/assets/lib/api.js",
+    "/assets/lib/dom.js",
+    "/assets/lib/login.js",
+    "/assets/lib/messages.js",
+    "/assets/lib/socket.js",
+];
+
 /// `connect-src 'self'` covers `ws:`/`wss:` to this host too (CSP level 3).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; \
@@ -87,25 +106,81 @@ fn respond(asset: &'static Asset) -> HttpResponse {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ));
-    } else {
-        // The widget's scripts and styles are loaded by other sites that embed it.
-        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
     }
     response.body(asset.body)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for asset in ASSETS {
-        cfg.route(
-            asset.route,
-            web::get().to(move || async move { respond(asset) }),
-        );
+        let serve = web::get().to(move || async move { respond(asset) });
+        if WIDGET_FILES.contains(&asset.route) {
+            cfg.service(
+                web::resource(asset.route)
+                    .wrap(cors::widget_files())
+                    .route(serve),
+            );
+        } else {
+            cfg.route(asset.route, serve);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+
+    /// The routes of the modules and stylesheets a file of the widget loads: relative
+    /// imports (`from '../lib/dom.js'`) and paths on the server (`/assets/…`).
+    fn loaded_by(route: &str, text: &str) -> Vec<String> {
+        let directory = &route[..=route.rfind('/').expect("a route starts with /")];
+        let imports = text
+            .split("from '")
+            .skip(1)
+            .filter_map(|rest| rest.split('\'').next())
+            .map(|import| resolve(directory, import));
+        let paths = text
+            .split("/assets/")
+            .skip(1)
+            .filter_map(|rest| rest.split(['\'', '"', '`']).next())
+            .map(|path| format!("/assets/{path}"));
+        imports.chain(paths).collect()
+    }
+
+    fn resolve(directory: &str, import: &str) -> String {
+        let mut parts: Vec<&str> = directory.split('/').filter(|p| !p.is_empty()).collect();
+        for part in import.split('/') {
+            match part {
+                "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                name => parts.push(name),
+            }
+        }
+        format!("/{}", parts.join("/"))
+    }
+
+    #[test]
+    fn the_widget_files_are_the_loader_and_all_it_loads() {
+        let mut reached = BTreeSet::from(["/widget.js".to_owned()]);
+        let mut pending = vec!["/widget.js".to_owned()];
+        while let Some(route) = pending.pop() {
+            let asset = ASSETS
+                .iter()
+                .find(|asset| asset.route == route)
+                .unwrap_or_else(|| panic!("the widget loads {route}, which is not served"));
+            let text = std::str::from_utf8(asset.body).expect("a text file");
+            for loaded in loaded_by(&route, text) {
+                if reached.insert(loaded.clone()) {
+                    pending.push(loaded);
+                }
+            }
+        }
+        let listed: BTreeSet<String> = WIDGET_FILES.iter().map(|r| r.to_string()).collect();
+        assert_eq!(reached, listed);
+    }
 
     #[test]
     fn every_asset_has_a_known_type_and_a_unique_route() {

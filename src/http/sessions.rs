@@ -15,6 +15,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::client::ClientInfo;
 use super::later::Later;
 use crate::access::{self, Action, Party};
 use crate::actors::messages::session::Command;
@@ -42,7 +43,8 @@ pub struct HandoffCreated {
     pub visitor: VisitorRef,
     /// The visitor's token: connect to `ws_url` with `?token=<visitor_token>`.
     pub visitor_token: String,
-    /// The WebSocket endpoint of this server.
+    /// The WebSocket endpoint of this server at the address the request came to, as
+    /// the client saw it through any trusted proxy (`wss://` behind TLS).
     pub ws_url: String,
 }
 
@@ -136,6 +138,7 @@ async fn create(
     caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
+    client: ClientInfo,
     body: Later<web::Json<Handoff>>,
 ) -> Result<HttpResponse> {
     let bot = caller.require_bot()?;
@@ -149,13 +152,7 @@ async fn create(
     let handed_off = handoff::hand_off(&state, bot, body, key).await?;
     let view = handed_off.view;
     let visitor_token = state.tokens.issue(view.visitor.id.0, Role::Visitor)?;
-    let info = req.connection_info();
-    let scheme = if info.scheme() == "https" {
-        "wss"
-    } else {
-        "ws"
-    };
-    let ws_url = format!("{scheme}://{}/ws", info.host());
+    let ws_url = format!("{}://{}/ws", client.scheme.websocket(), client.host);
     Ok(HttpResponse::Created().json(HandoffCreated {
         session: Session::for_audience(&view, Audience::Bot),
         visitor: VisitorRef {

@@ -1,10 +1,11 @@
 //! `POST /api/v1/visitors`: a website visitor gets an identity and a token, without
 //! signing up. Rate limited per client IP.
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client::ClientInfo;
 use super::rate_limit::client_key;
 use crate::db;
 use crate::domain::inputs::{optional_text, Email};
@@ -42,18 +43,14 @@ struct VisitorCreated {
 )]
 #[post("/visitors")]
 async fn create(
-    req: HttpRequest,
+    client: ClientInfo,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let ip = req
-        .peer_addr()
-        .map(|addr| addr.ip())
-        .ok_or_else(|| Error::internal("request without a peer address"))?;
     state
         .limiters
         .signups
-        .check(&client_key(ip), "new visitors from this address")?;
+        .check(&client_key(client.ip), "new visitors from this address")?;
     // The body is optional: a widget without a pre-chat form sends nothing.
     let body: CreateVisitor = if body.iter().all(u8::is_ascii_whitespace) {
         CreateVisitor::default()

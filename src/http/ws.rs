@@ -1,5 +1,6 @@
 //! `GET /ws?token=…`: authenticates before upgrading (a bad token gets 401 and no
-//! WebSocket), prepares the `hello`, and hands the socket to a `WsConnection` actor.
+//! WebSocket, a page that may not open it 403, see `origin`), prepares the `hello`, and
+//! hands the socket to a `WsConnection` actor.
 
 use actix::{Actor, AsyncContext};
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -7,6 +8,7 @@ use serde::Deserialize;
 
 use chrono::{DateTime, Utc};
 
+use super::origin;
 use crate::actors::connection::{Identity, WsConnection, MAX_FRAME_BYTES};
 use crate::actors::connections::{Admission, Peer};
 use crate::auth::Caller;
@@ -37,6 +39,7 @@ async fn upgrade(
         .as_deref()
         .ok_or_else(|| Error::unauthorized("missing token"))?;
     let (caller, token_expires) = Caller::authenticate_until(&state, token).await?;
+    origin::check_upgrade(&req, caller.role(), &state.config.allowed_origins)?;
     let (peer, limit) = match caller {
         Caller::Bot(_) => return Err(Error::forbidden("bots use the HTTP API")),
         Caller::Visitor(id) => (Peer::visitor(id.0), state.config.limits.visitor_connections),

@@ -233,22 +233,12 @@ impl TestApp {
         name: &str,
         bytes: &[u8],
     ) -> (u16, Option<String>, Value) {
-        let boundary = "switchboard-test-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
-             filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let (content_type, body) = multipart_file(name, bytes);
         let mut response = self
             .client
             .post(self.url(&format!("/api/v1/sessions/{session_id}/attachments")))
             .bearer_auth(token)
-            .insert_header((
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            ))
+            .insert_header(("Content-Type", content_type))
             .send_body(body)
             .await
             .expect("upload reaches the server");
@@ -379,4 +369,18 @@ pub fn base64_url(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// An upload's form: the `Content-Type` to send, and the body with `bytes` as the one
+/// file part, named `name`.
+pub fn multipart_file(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "switchboard-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+         filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }

@@ -31,8 +31,14 @@ const MAX_INCOMING_FRAME: usize = 16 * 1024 * 1024;
 /// A running server a test can talk to: in-process ([`TestApp`]) or a child process
 /// (`process::ServerProcess`), with the identities every conversation needs.
 pub trait Server {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `https://…` through a TLS-terminating proxy)
     fn address(&self) -> &str;
+    /// The client WebSockets connect with; behind TLS, one that trusts the certificate.
+    fn client(&self) -> awc::Client {
+        awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish()
+    }
     /// Creates a specialist with the given profile (skills, languages,
     /// max_concurrent_chats, and `role: "admin"` for an admin); returns (id, token).
     async fn new_specialist(&self, email: &str, profile: Value) -> (String, String);
@@ -86,14 +92,13 @@ impl WsClient {
 
     /// Connects and waits for `hello`, or returns the HTTP status of a refused upgrade.
     pub async fn try_connect(server: &impl Server, token: Option<&str>) -> Result<WsClient, u16> {
-        let mut url = format!("{}/ws", server.address().replacen("http://", "ws://", 1));
+        let mut url = format!("{}/ws", server.address().replacen("http", "ws", 1));
         if let Some(token) = token {
             url.push_str("?token=");
             url.push_str(token);
         }
-        let connected = awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish()
+        let connected = server
+            .client()
             .ws(url)
             .max_frame_size(MAX_INCOMING_FRAME)
             .connect()

@@ -21,6 +21,20 @@ const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6000;
 const RETRYABLE = new Set(['disconnected', 'timeout']);
 
+/**
+ * Whether the server lets this site use the chat (SWITCHBOARD_ALLOWED_ORIGINS): true,
+ * false, or null when it cannot be asked. Asked before anything else, because a call the
+ * site may not make fails exactly like a lost network (CORS hides the reason) and leaves
+ * an error in the browser's console; this answer is readable from every site.
+ */
+async function embeddingAllowed(server) {
+  try {
+    return (await api(server, '/embedding')).allowed;
+  } catch {
+    return null;
+  }
+}
+
 export function mount(options) {
   if (document.getElementById('switchboard-widget')) return;
   const host = h('div', { id: 'switchboard-widget' });
@@ -56,12 +70,35 @@ class Widget {
       url: () => this.socketUrl(),
       onFrame: (frame) => this.onFrame(frame),
       onState: (state) => this.onConnection(state),
-      onRefused: () => this.checkToken(),
+      onRefused: () => this.socketRefused(),
     });
+    this.embedding = embeddingAllowed(this.server);
     Object.assign(this, buildView(this, root));
     document.addEventListener('visibilitychange', () => this.markRead());
-    if (store.token) this.socket.start();
     this.toggle(store.open);
+    this.render();
+    this.begin();
+  }
+
+  /** Connects a returning visitor, once the server has said this site may use the chat. */
+  async begin() {
+    if ((await this.mayRun()) && store.token) this.socket.start();
+  }
+
+  /**
+   * Whether this site may use the chat, as far as the server says; shows the refusal
+   * when it may not. `fresh` asks again, after a failure that a refusal looks like.
+   */
+  async mayRun(fresh = false) {
+    if (fresh) this.embedding = embeddingAllowed(this.server);
+    if ((await this.embedding) !== false) return true;
+    this.refuse();
+    return false;
+  }
+
+  refuse() {
+    this.socket.stop();
+    this.phase = 'refused';
     this.render();
   }
 
@@ -90,7 +127,8 @@ class Widget {
     const known = store.token !== null;
     this.startForm.hidden = phase !== 'intro' && phase !== 'rated';
     this.details.hidden = known || !this.askDetails;
-    this.list.el.hidden = phase === 'intro';
+    this.list.el.hidden = phase === 'intro' || phase === 'refused';
+    this.refusal.hidden = phase !== 'refused';
     this.composer.hidden = phase !== 'chat';
     this.endButton.parentElement.hidden = phase !== 'chat';
     this.ratingForm.hidden = phase !== 'ended';
@@ -105,6 +143,7 @@ class Widget {
 
   statusText() {
     const session = this.session;
+    if (this.phase === 'refused') return 'Chat is not available on this site.';
     if (this.phase === 'ended' || this.phase === 'rated') return 'This chat has ended.';
     if (this.phase !== 'chat' || !session) return '';
     if (session.status === 'active' && session.specialist) {
@@ -135,6 +174,11 @@ class Widget {
     showAlert(this.connection, text);
   }
 
+  /** The socket keeps failing: this site may be refused now, or the token dead. */
+  async socketRefused() {
+    if (await this.mayRun(true)) await this.checkToken();
+  }
+
   /** A token the server no longer accepts (e.g. expired) would keep failing: start over. */
   async checkToken() {
     const token = store.token;
@@ -158,6 +202,7 @@ class Widget {
     const button = this.startForm.querySelector('button[type=submit]');
     button.disabled = true;
     try {
+      if (!(await this.mayRun())) return;
       if (!store.token) {
         const details = {};
         if (this.askDetails && this.nameInput.value.trim()) details.name = this.nameInput.value.trim();
@@ -173,6 +218,7 @@ class Widget {
       if (this.socket.isOpen) this.requestStart();
       else this.socket.start();
     } catch (error) {
+      if (error.code === 'network' && !(await this.mayRun(true))) return;
       this.showError(error.message);
     } finally {
       button.disabled = false;
@@ -393,6 +439,7 @@ class Widget {
         label: `File: ${attachment.file_name}`,
       });
     } catch (error) {
+      if (error.code === 'network' && !(await this.mayRun(true))) return;
       const reasons = {
         404: 'Sending files is not available here.',
         413: 'That file is too large.',

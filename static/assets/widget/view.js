@@ -24,6 +24,13 @@ export function buildView(widget, root) {
   const status = h('p', { class: 'status', role: 'status' });
   const connection = h('p', { class: 'connection', 'aria-live': 'polite', hidden: true });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  // Why the chat cannot start on this site; the status line above says that it cannot.
+  const refusal = h(
+    'p',
+    { class: 'refusal', hidden: true },
+    'This website is not one of the sites this chat service is set up for. '
+      + "Please contact the website's owner another way.",
+  );
 
   const nameInput = h('input', { id: 'sb-name', name: 'name', autocomplete: 'name', maxlength: '100' });
   const emailInput = h('input', {
@@ -104,6 +111,7 @@ export function buildView(widget, root) {
     status,
     connection,
     error,
+    refusal,
     startForm,
     widget.list.el,
     typing,
@@ -119,6 +127,7 @@ export function buildView(widget, root) {
     status,
     connection,
     error,
+    refusal,
     nameInput,
     emailInput,
     details,
