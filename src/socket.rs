@@ -6,52 +6,66 @@
 //! all of it for ever. [`Socket::cut`] aborts the connection instead: the kernel drops
 //! what it has not sent and answers with a reset, and the HTTP layer's next write fails,
 //! so it lets go of its buffers too.
+//!
+//! The socket is reached through the HTTP layer's own descriptor, not a duplicate: a
+//! duplicate per WebSocket would halve the connections an open-file limit allows. That
+//! descriptor may have been closed, and its number given to another connection, by the
+//! time the server cuts; so the socket's two addresses, recorded when it was accepted,
+//! are checked first. No two open TCP sockets share both.
 
-use std::net::Shutdown;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::mem::ManuallyDrop;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::Duration;
 
 use actix_web::dev::Extensions;
 use actix_web::HttpRequest;
 
-/// The descriptor of an accepted connection, recorded for each one when it is accepted
-/// (see [`record`]).
+/// One accepted connection's socket: its descriptor and its two addresses.
 #[derive(Clone, Copy)]
-struct ConnectionFd(RawFd);
-
-/// For `HttpServer::on_connect`: remembers the descriptor of each accepted TCP connection.
-pub fn record(connection: &dyn std::any::Any, data: &mut Extensions) {
-    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        data.insert(ConnectionFd(stream.as_raw_fd()));
-    }
+pub struct Socket {
+    fd: RawFd,
+    local: SocketAddr,
+    peer: SocketAddr,
 }
 
-/// A handle of its own on one connection's socket: it stays valid however the HTTP
-/// layer's copy ends.
-pub struct Socket(socket2::Socket);
+/// For `HttpServer::on_connect`: remembers the socket of each accepted TCP connection.
+pub fn record(connection: &dyn std::any::Any, data: &mut Extensions) {
+    let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
+        return;
+    };
+    if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
+        data.insert(Socket {
+            fd: stream.as_raw_fd(),
+            local,
+            peer,
+        });
+    }
+}
 
 impl Socket {
     /// The socket under the request's connection, if it came over TCP.
     pub fn of(req: &HttpRequest) -> Option<Socket> {
-        let ConnectionFd(fd) = *req.conn_data::<ConnectionFd>()?;
-        // SAFETY: the connection that owns `fd` is serving this very request, so the
-        // descriptor is open and still belongs to it while this runs; the duplicate made
-        // here outlives it on its own.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        match borrowed.try_clone_to_owned() {
-            Ok(owned) => Some(Socket(socket2::Socket::from(owned))),
-            Err(error) => {
-                log::warn!("cannot hold the socket of a connection: {error}");
-                None
-            }
-        }
+        req.conn_data::<Socket>().copied()
     }
 
-    /// Aborts the connection: unsent data is discarded and the peer gets a reset.
+    /// Aborts the connection: unsent data is discarded and the peer gets a reset. Does
+    /// nothing if the connection is already gone.
     pub fn cut(&self) {
+        // SAFETY: the descriptor is borrowed, never closed here (`ManuallyDrop`). If the
+        // connection was closed meanwhile, the calls below fail on a closed descriptor,
+        // or the addresses show that the number now belongs to another socket, which is
+        // then left alone.
+        let socket = ManuallyDrop::new(unsafe { socket2::Socket::from_raw_fd(self.fd) });
+        let same = |address: std::io::Result<socket2::SockAddr>, expected: SocketAddr| {
+            address.ok().and_then(|a| a.as_socket()) == Some(expected)
+        };
+        if !same(socket.local_addr(), self.local) || !same(socket.peer_addr(), self.peer) {
+            return;
+        }
         // A zero linger makes the last close send a reset and free the send buffer, and
         // the shutdown fails the HTTP layer's pending write, so that close comes now.
-        let _ = self.0.set_linger(Some(Duration::ZERO));
-        let _ = self.0.shutdown(Shutdown::Both);
+        let _ = socket.set_linger(Some(Duration::ZERO));
+        let _ = socket.shutdown(Shutdown::Both);
     }
 }
