@@ -65,16 +65,17 @@ fn main() {
     }
 }
 
-/// Blocks of 1 MiB and more are mapped for themselves and unmapped when freed. glibc
-/// otherwise raises that threshold to the largest block freed so far, and keeps later
-/// such blocks in the freeing thread's arena: each password hash (argon2 needs 19 MiB)
-/// then stayed in the RSS once per blocking thread that ever ran one (about 200 MiB
-/// after a dozen failed logins, measured on a release build).
+/// Blocks of 128 KiB and more (glibc's default threshold, kept fixed) are mapped for
+/// themselves and unmapped when freed. glibc otherwise raises that threshold to the
+/// largest block freed so far, and keeps later such blocks in the freeing thread's
+/// arena: each password hash (argon2 needs 19 MiB) then stayed in the RSS once per
+/// blocking thread that ever ran one (about 200 MiB after a dozen failed logins), and
+/// so did the replies of up to 256 KiB queued for sockets that were then dropped.
 fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes an allocator setting; it runs before any other thread.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
