@@ -21,7 +21,18 @@ use std::time::Duration;
 use actix_web::dev::Extensions;
 use actix_web::HttpRequest;
 
-/// One accepted connection's socket: its descriptor and its two addresses.
+/// The descriptor of an accepted connection, recorded for each one (see [`record`]).
+#[derive(Clone, Copy)]
+struct ConnectionFd(RawFd);
+
+/// For `HttpServer::on_connect`: remembers the descriptor of each accepted TCP connection.
+pub fn record(connection: &dyn std::any::Any, data: &mut Extensions) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        data.insert(ConnectionFd(stream.as_raw_fd()));
+    }
+}
+
+/// One connection's socket: its descriptor and its two addresses.
 #[derive(Clone, Copy)]
 pub struct Socket {
     fd: RawFd,
@@ -29,34 +40,25 @@ pub struct Socket {
     peer: SocketAddr,
 }
 
-/// For `HttpServer::on_connect`: remembers the socket of each accepted TCP connection.
-pub fn record(connection: &dyn std::any::Any, data: &mut Extensions) {
-    let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
-        return;
-    };
-    if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
-        data.insert(Socket {
-            fd: stream.as_raw_fd(),
-            local,
-            peer,
-        });
-    }
-}
-
 impl Socket {
-    /// The socket under the request's connection, if it came over TCP.
+    /// The socket under the request's connection, if it came over TCP. Its addresses
+    /// are read now, while the connection is serving this request and so surely owns the
+    /// descriptor.
     pub fn of(req: &HttpRequest) -> Option<Socket> {
-        req.conn_data::<Socket>().copied()
+        let ConnectionFd(fd) = *req.conn_data::<ConnectionFd>()?;
+        let socket = borrow(fd);
+        let local = socket.local_addr().ok()?.as_socket()?;
+        let peer = socket.peer_addr().ok()?.as_socket()?;
+        Some(Socket { fd, local, peer })
     }
 
     /// Aborts the connection: unsent data is discarded and the peer gets a reset. Does
     /// nothing if the connection is already gone.
     pub fn cut(&self) {
-        // SAFETY: the descriptor is borrowed, never closed here (`ManuallyDrop`). If the
-        // connection was closed meanwhile, the calls below fail on a closed descriptor,
-        // or the addresses show that the number now belongs to another socket, which is
-        // then left alone.
-        let socket = ManuallyDrop::new(unsafe { socket2::Socket::from_raw_fd(self.fd) });
+        // If the connection was closed meanwhile, the calls below fail on a closed
+        // descriptor, or the addresses show that the number now belongs to another
+        // socket, which is then left alone.
+        let socket = borrow(self.fd);
         let same = |address: std::io::Result<socket2::SockAddr>, expected: SocketAddr| {
             address.ok().and_then(|a| a.as_socket()) == Some(expected)
         };
@@ -68,4 +70,11 @@ impl Socket {
         let _ = socket.set_linger(Some(Duration::ZERO));
         let _ = socket.shutdown(Shutdown::Both);
     }
+}
+
+/// The socket behind `fd`, to call on without ever closing it.
+fn borrow(fd: RawFd) -> ManuallyDrop<socket2::Socket> {
+    // SAFETY: the descriptor is only borrowed: `ManuallyDrop` never closes it, and a
+    // descriptor that was closed meanwhile only makes the calls on it fail.
+    ManuallyDrop::new(unsafe { socket2::Socket::from_raw_fd(fd) })
 }
