@@ -11,6 +11,8 @@ source scripts/lib/postgres.sh
 ensure_build_deps
 # tests/proxy.rs runs the server behind a real nginx.
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
+# tests/nats.rs runs nodes against a real NATS server of its own.
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
 # The shape of src/: no import circles between files, no file over 600 lines.
 command -v python3 >/dev/null || apt_install python3
 python3 scripts/lib/structure.py

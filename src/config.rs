@@ -110,6 +110,16 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 100_000)]
     pub max_connections: usize,
 
+    /// NATS server of the cluster this node joins (e.g. `nats://127.0.0.1:4222`); unset,
+    /// the node runs alone and needs no NATS.
+    #[arg(long, env = "SWITCHBOARD_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// This node's name in the cluster: 1 to 64 letters, digits, `-`, `_` or `.`
+    /// [default: generated at start].
+    #[arg(long, env = "SWITCHBOARD_NODE_ID")]
+    pub node_id: Option<crate::cluster::NodeId>,
+
     /// Web pages that may use the visitor widget: `*` (any), or comma-separated origins,
     /// each exact (`https://shop.example`) or with a leading wildcard label
     /// (`https://*.example.com`, one or more labels), with a port or `:*` (any port).

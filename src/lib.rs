@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod actors;
 pub mod attachments;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod conversation;
 pub mod db;

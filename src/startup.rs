@@ -109,6 +109,10 @@ impl Application {
             scheduler,
             metrics,
             webhooks: webhooks.clone(),
+            cluster: Arc::new(
+                crate::cluster::Cluster::join(config.node_id.clone(), config.nats_url.as_deref())
+                    .await?,
+            ),
         };
         let search_indexer = config
             .search_indexing

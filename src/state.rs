@@ -34,4 +34,6 @@ pub struct AppState {
     /// Failed-login counts and the turns to verify a password.
     pub logins: Arc<crate::auth::LoginGuard>,
     pub webhooks: Arc<Webhooks>,
+    /// This node, and its link to the others.
+    pub cluster: Arc<crate::cluster::Cluster>,
 }

@@ -1,4 +1,5 @@
-//! Operational endpoints: liveness, readiness (the database answers) and metrics.
+//! Operational endpoints: liveness, readiness (the database answers, and NATS for a node
+//! in a cluster) and metrics (with the node's name).
 
 use actix_web::{get, web, HttpResponse};
 use diesel::connection::SimpleConnection;
@@ -24,17 +25,22 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The database answers.
+/// The database answers, and so does NATS when the node is in a cluster.
 #[utoipa::path(
     operation_id = "readyz",
     tag = "operations",
     responses(
         (status = 200, body = Health),
-        (status = 503, description = "The database does not answer", body = Health),
+        (status = 503, description = "The database or NATS does not answer", body = Health),
     )
 )]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.cluster.nats_connected() == Some(false) {
+        return HttpResponse::ServiceUnavailable().json(Health {
+            status: "nats unavailable",
+        });
+    }
     let probe = state
         .db
         .run(|conn| {
@@ -60,11 +66,15 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[get("/metrics")]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.db.pool().state();
-    let body = state.metrics.render(PoolState {
+    let mut body = state.metrics.render(PoolState {
         connections: pool.connections,
         idle: pool.idle_connections,
         max: state.db.pool().max_size(),
     });
+    body.push_str(&format!(
+        "# TYPE switchboard_node_info gauge\nswitchboard_node_info{{node_id=\"{}\"}} 1\n",
+        state.cluster.node_id
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body)
