@@ -1,8 +1,9 @@
 // The first run (SPEC section 11): the page behind the one-time link a server logs when
 // its database has no admin yet. It creates that admin, then sends them to sign in.
 
-import { alertLine, h, replace, showAlert } from '../lib/dom.js';
+import { alertLine, h, onSubmit, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
+import { field } from './forms.js';
 
 const app = document.getElementById('app');
 const token = new URLSearchParams(location.search).get('token') || '';
@@ -17,15 +18,11 @@ async function boot() {
   }
 }
 
-function field(id, label, props) {
-  return [h('label', { for: id }, label), h('input', { id, required: true, ...props })];
-}
-
 function showForm() {
-  const [emailLabel, email] = field('setup-email', 'Email', { type: 'email', autocomplete: 'username' });
-  const [nameLabel, name] = field('setup-name', 'Name', { autocomplete: 'name', maxlength: 100 });
-  const [passwordLabel, password] = field('setup-password', 'Password (at least 8 characters)', {
-    type: 'password', autocomplete: 'new-password', minlength: 8,
+  const email = h('input', { type: 'email', autocomplete: 'username', required: true });
+  const name = h('input', { autocomplete: 'name', maxlength: 100, required: true });
+  const password = h('input', {
+    type: 'password', autocomplete: 'new-password', minlength: 8, required: true,
   });
   const error = alertLine();
   const button = h('button', { type: 'submit', class: 'primary' }, 'Create the admin');
@@ -34,25 +31,19 @@ function showForm() {
     { class: 'login card' },
     h('h1', {}, 'Set up Switchboard'),
     h('p', { class: 'muted' }, 'Create the first admin. This link works once.'),
-    emailLabel, email, nameLabel, name, passwordLabel, password,
+    field('setup-email', 'Email', email),
+    field('setup-name', 'Name', name),
+    field('setup-password', 'Password (at least 8 characters)', password),
     error,
     button,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    showAlert(error, '');
-    button.disabled = true;
-    try {
-      await api(location.origin, query, {
-        method: 'POST',
-        json: { email: email.value, name: name.value, password: password.value },
-      });
-      password.value = '';
-      showDone('The admin is ready', 'Sign in with the e-mail and password you chose.');
-    } catch (failure) {
-      showAlert(error, failure.message);
-      button.disabled = false;
-    }
+  onSubmit(form, { button, error }, async () => {
+    await api(location.origin, query, {
+      method: 'POST',
+      json: { email: email.value, name: name.value, password: password.value },
+    });
+    password.value = '';
+    showDone('The admin is ready', 'Sign in with the e-mail and password you chose.');
   });
   replace(app, h('main', { class: 'centered' }, form));
   email.focus();

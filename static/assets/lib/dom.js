@@ -44,6 +44,25 @@ export function showAlert(line, text) {
   line.hidden = !text;
 }
 
+/**
+ * Runs `action` when `form` is submitted: `error` cleared first, `button` disabled while
+ * it runs (no second submit), and a failure's message shown on `error`.
+ */
+export function onSubmit(form, { button, error }, action) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    showAlert(error, '');
+    button.disabled = true;
+    try {
+      await action();
+    } catch (failure) {
+      showAlert(error, failure.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 export function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;

@@ -1,7 +1,7 @@
 // Staff sign-in shared by the console and the admin page: the form, and the token kept
 // in localStorage (so a reload or a second tab stays signed in) until it expires.
 
-import { alertLine, h, showAlert } from './dom.js';
+import { alertLine, h, onSubmit } from './dom.js';
 import { api } from './api.js';
 
 /** Seconds of slack so a token is not used in its last moments. */
@@ -46,24 +46,15 @@ export function loginForm({ title, onLogin, check = () => null }) {
     error,
     button,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    showAlert(error, '');
-    button.disabled = true;
-    try {
-      const login = await api(location.origin, '/auth/login', {
-        method: 'POST',
-        json: { email: email.value, password: password.value },
-      });
-      const refusal = check(login.specialist);
-      if (refusal) throw new Error(refusal);
-      password.value = '';
-      onLogin(login);
-    } catch (failure) {
-      showAlert(error, failure.message);
-    } finally {
-      button.disabled = false;
-    }
+  onSubmit(form, { button, error }, async () => {
+    const login = await api(location.origin, '/auth/login', {
+      method: 'POST',
+      json: { email: email.value, password: password.value },
+    });
+    const refusal = check(login.specialist);
+    if (refusal) throw new Error(refusal);
+    password.value = '';
+    onLogin(login);
   });
   return form;
 }
