@@ -120,6 +120,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_NODE_ID")]
     pub node_id: Option<crate::cluster::NodeId>,
 
+    /// Seconds a node's lease on its sessions and on the cluster's once-only work runs
+    /// without renewal: how long a dead node's sessions wait for another node.
+    #[arg(long, env = "SWITCHBOARD_LEASE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub lease_secs: u64,
+
     /// Web pages that may use the visitor widget: `*` (any), or comma-separated origins,
     /// each exact (`https://shop.example`) or with a leading wildcard label
     /// (`https://*.example.com`, one or more labels), with a port or `:*` (any port).
@@ -205,6 +210,10 @@ impl Config {
         self.attachment_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("attachments"))
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
     }
 
     pub fn offer_timeout(&self) -> Duration {

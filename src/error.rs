@@ -4,10 +4,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The error codes of SPEC section 4, shared by HTTP and WebSocket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -37,7 +37,7 @@ impl ErrorCode {
 }
 
 /// A failure with a code and a message meant for the caller.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code:?}: {message}")]
 pub struct Error {
     pub code: ErrorCode,
@@ -105,7 +105,19 @@ impl Error {
         log::error!("internal error: {cause}");
         Self::new(ErrorCode::Internal, "internal error, please retry")
     }
+
+    /// The session's writer was replaced by another node's (SPEC section 13): nothing was
+    /// stored, and the request succeeds when sent again.
+    pub fn moved() -> Self {
+        Self::new(ErrorCode::Internal, MOVED)
+    }
+
+    pub fn is_moved(&self) -> bool {
+        self.code == ErrorCode::Internal && self.message == MOVED
+    }
 }
+
+const MOVED: &str = "the session moved to another node, please retry";
 
 /// The body of every HTTP error: `{"error": {"code", "message"}}`.
 #[derive(Serialize, utoipa::ToSchema)]

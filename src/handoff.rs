@@ -178,7 +178,10 @@ pub async fn hand_off(
         .db
         .run({
             let webhooks = state.webhooks.clone();
-            move |conn| conn.transaction(|conn| store(conn, &webhooks, bot, checked))
+            let owner = state.sessions.claim_as();
+            move |conn| {
+                conn.transaction(|conn| store(conn, &webhooks, bot, checked, owner.as_deref()))
+            }
         })
         .await;
     state.webhooks.committed();
@@ -217,6 +220,7 @@ fn store(
     webhooks: &Webhooks,
     bot: BotId,
     checked: Checked,
+    owner: Option<&str>,
 ) -> Result<HandedOff> {
     if let Some(key) = checked.session.idempotency_key.as_deref() {
         if let Some(view) = db::sessions::find_by_idempotency_key(conn, bot, key)? {
@@ -280,7 +284,7 @@ fn store(
         actor: Some((ParticipantType::Bot, Some(bot.0))),
         data: serde_json::json!({ "handoff": true }),
     };
-    let view = session::create(conn, webhooks, &session, &messages, &created)?;
+    let view = session::create(conn, webhooks, &session, &messages, &created, owner)?;
     Ok(HandedOff {
         view,
         created: true,

@@ -16,6 +16,7 @@ pub mod first_run;
 pub mod handoff;
 pub mod http;
 pub mod metrics;
+pub mod node;
 pub mod origins;
 pub mod placeholders;
 pub mod protocol;

@@ -81,7 +81,15 @@ impl Application {
         let dispatcher = Addr::new(sender);
         let scheduler = Addr::new(scheduler_sender);
         let db = Db::new(pool);
-        let connections = Arc::new(Connections::default());
+        let cluster = Arc::new(
+            crate::cluster::Cluster::join(
+                config.node_id.clone(),
+                config.nats_url.as_deref(),
+                config.lease(),
+            )
+            .await?,
+        );
+        let connections = Arc::new(Connections::new(cluster.clone()));
         let sessions = Sessions::new(SessionContext {
             db: db.clone(),
             persistence: persistence.clone(),
@@ -90,6 +98,7 @@ impl Application {
             dispatcher: Dispatcher::inbox(&dispatcher),
             scheduler: Scheduler::inbox(&scheduler),
             reply_bytes: config.limits.ws_reply_bytes,
+            cluster: cluster.clone(),
         });
         let state = AppState {
             limiters: Arc::new(Limiters::new(&config)),
@@ -109,10 +118,7 @@ impl Application {
             scheduler,
             metrics,
             webhooks: webhooks.clone(),
-            cluster: Arc::new(
-                crate::cluster::Cluster::join(config.node_id.clone(), config.nats_url.as_deref())
-                    .await?,
-            ),
+            cluster,
         };
         let search_indexer = config
             .search_indexing
@@ -167,6 +173,7 @@ impl Application {
         let port = server.addrs()[0].port();
         log::info!("listening on {}:{port}", config.bind.ip());
         crate::first_run::announce(&state.db, config.bind.ip(), port).await?;
+        crate::node::join(&state).await?;
         Ok(Application {
             port,
             server: server.run(),
@@ -195,11 +202,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let connections = self.state.connections.clone();
+        let state = self.state.clone();
         // Held until the server has stopped.
         let _dispatcher_thread = self.dispatcher_thread;
         let _deliverer_thread = self.deliverer_thread;
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
+            crate::node::leave(&state).await;
             log::info!(
                 "shutting down: closing {} connections",
                 connections.connection_count()

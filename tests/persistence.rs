@@ -80,7 +80,7 @@ fn stored(conn: &mut PgConnection, id: MessageId) -> bool {
 /// transactions; the results are in the messages' order.
 async fn append_each_at_once(app: &TestApp, messages: Vec<Message>) -> Vec<Result<(), Error>> {
     let persistence = &app.app_state.persistence;
-    join_all(messages.into_iter().map(|m| persistence.append(vec![m]))).await
+    join_all(messages.into_iter().map(|m| persistence.append(vec![m], 0))).await
 }
 
 #[actix_web::test]
@@ -97,7 +97,7 @@ async fn concurrent_writes_share_transactions_and_every_reply_follows_its_commit
         let database = app.database.clone();
         async move {
             let id = row.id;
-            persistence.append(vec![row]).await.unwrap();
+            persistence.append(vec![row], 0).await.unwrap();
             // Another connection must already see the row when the reply arrives.
             let mut observer = PgConnection::establish(&common::database_url(&database)).unwrap();
             assert!(
@@ -132,7 +132,10 @@ async fn a_repeated_seq_is_refused_and_does_not_fail_its_neighbours() {
     let session = open_session(&mut app.db());
     let other = open_session(&mut app.db());
     let persistence = app.app_state.persistence.clone();
-    persistence.append(vec![message(session, 1)]).await.unwrap();
+    persistence
+        .append(vec![message(session, 1)], 0)
+        .await
+        .unwrap();
 
     let duplicate = message(session, 1);
     let neighbours: Vec<Message> = (1..=50).map(|seq| message(other, seq)).collect();

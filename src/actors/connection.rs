@@ -325,6 +325,7 @@ impl WsConnection {
                     visitor,
                     opening,
                     origin,
+                    state.sessions.claim_as(),
                 )
                 .await
             }

@@ -1,6 +1,10 @@
 //! Who is connected: the open WebSocket connections of every visitor and specialist,
 //! shared by all handlers. Fan-out goes straight from the actor that decides to each
 //! connection's bounded outbox, without an extra actor hop.
+//!
+//! In a cluster (SPEC section 13) a peer's connections may be on several nodes: what is
+//! sent to a peer is also published on its NATS subject, and each node listens on the
+//! subjects of the peers connected to it and hands what arrives to their connections.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -8,10 +12,14 @@ use std::time::Instant;
 
 use actix::{Message, Recipient};
 use actix_ws::CloseReason;
+use bytes::Bytes;
 use bytestring::ByteString;
 use dashmap::DashMap;
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::cluster::Cluster;
+use crate::domain::ParticipantType;
 pub use crate::domain::Peer;
 use crate::protocol::Frame;
 
@@ -57,9 +65,8 @@ impl ConnectionHandle {
         stalled: Recipient<Stalled>,
         limit: usize,
     ) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_connection_id(),
             outbox: Arc::new(Outbox {
                 sender,
                 stalled,
@@ -100,6 +107,19 @@ impl ConnectionHandle {
     }
 }
 
+/// A connection id unique across the cluster, as fan-out from another node names the
+/// connection it skips: a random high half per process, then a counter.
+fn next_connection_id() -> u64 {
+    static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let base = *BASE.get_or_init(|| {
+        let mut high = [0u8; 4];
+        getrandom::getrandom(&mut high).expect("the operating system's random numbers");
+        u64::from(u32::from_le_bytes(high)) << 32
+    });
+    base | NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Maps keyed by server-made ids (connections, running actors): a fast hasher is safe.
 pub type Map<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
@@ -110,6 +130,10 @@ pub struct Connections {
     admitted: Map<Peer, usize>,
     /// When a peer's last connection closed; absent while connected or never seen.
     disconnected_at: Map<Peer, Instant>,
+    /// The other nodes, when there are any.
+    cluster: Option<Arc<Cluster>>,
+    /// What listens for other nodes' frames to each peer connected here.
+    listening: Map<Peer, tokio::task::AbortHandle>,
 }
 
 /// A place for one more connection of a peer, held for as long as the connection lives.
@@ -130,6 +154,13 @@ impl Drop for Admission {
 }
 
 impl Connections {
+    pub fn new(cluster: Arc<Cluster>) -> Connections {
+        Connections {
+            cluster: cluster.is_clustered().then_some(cluster),
+            ..Connections::default()
+        }
+    }
+
     /// Admits one more connection of `peer` unless it has `limit` already.
     pub fn admit(self: &Arc<Self>, peer: Peer, limit: usize) -> Option<Admission> {
         let mut count = self.admitted.entry(peer).or_insert(0);
@@ -145,11 +176,36 @@ impl Connections {
     }
 
     /// Registers a connection; returns true when it is the peer's first.
-    pub fn connect(&self, peer: Peer, connection: ConnectionHandle) -> bool {
+    pub fn connect(self: &Arc<Self>, peer: Peer, connection: ConnectionHandle) -> bool {
         self.disconnected_at.remove(&peer);
         let mut entry = self.connections.entry(peer).or_default();
         entry.push(connection);
-        entry.len() == 1
+        let first = entry.len() == 1;
+        drop(entry);
+        if first {
+            self.listen(peer);
+        }
+        first
+    }
+
+    /// Hands what other nodes send to `peer` to its connections here.
+    fn listen(self: &Arc<Self>, peer: Peer) {
+        let Some(cluster) = &self.cluster else { return };
+        let cluster = cluster.clone();
+        let connections = self.clone();
+        let task = tokio::spawn(async move {
+            let Some(mut frames) = cluster.subscribe(peer_subject(peer)).await else {
+                return;
+            };
+            while let Some(frame) = frames.next().await {
+                if let Some((skip, text)) = unwrap_frame(frame.payload) {
+                    connections.send_here(peer, &text, skip);
+                }
+            }
+        });
+        if let Some(previous) = self.listening.insert(peer, task.abort_handle()) {
+            previous.abort();
+        }
     }
 
     /// Unregisters a connection; returns true when it was the peer's last.
@@ -164,6 +220,9 @@ impl Connections {
         if last {
             self.connections.remove_if(&peer, |_, list| list.is_empty());
             self.disconnected_at.insert(peer, Instant::now());
+            if let Some((_, listener)) = self.listening.remove(&peer) {
+                listener.abort();
+            }
         }
         last
     }
@@ -193,8 +252,16 @@ impl Connections {
         self.disconnected_at.retain(|_, at| at.elapsed() < gone);
     }
 
-    /// Sends `text` to every connection of `peer` except `skip`.
+    /// Sends `text` to every connection of `peer` except `skip`, on every node.
     pub fn send_to(&self, peer: Peer, text: &ByteString, skip: Option<u64>) {
+        if let Some(cluster) = &self.cluster {
+            cluster.publish(peer_subject(peer), wrap_frame(skip, text));
+        }
+        self.send_here(peer, text, skip);
+    }
+
+    /// Sends `text` to every connection of `peer` on this node except `skip`.
+    fn send_here(&self, peer: Peer, text: &ByteString, skip: Option<u64>) {
         if let Some(list) = self.connections.get(&peer) {
             for connection in list.iter().filter(|c| Some(c.id) != skip) {
                 connection.send(text.clone());
@@ -222,5 +289,45 @@ impl Connections {
 
     pub fn connection_count(&self) -> usize {
         self.connections.iter().map(|list| list.len()).sum()
+    }
+}
+
+/// The NATS subject of what is sent to `peer`.
+fn peer_subject(peer: Peer) -> String {
+    let kind = match peer.kind {
+        ParticipantType::Visitor => "visitor",
+        _ => "specialist",
+    };
+    format!("sb.peer.{kind}.{}", peer.id.simple())
+}
+
+/// A frame for another node's connections: the id of the connection it skips (0 for
+/// none), then the text.
+fn wrap_frame(skip: Option<u64>, text: &ByteString) -> Bytes {
+    let mut payload = Vec::with_capacity(8 + text.len());
+    payload.extend_from_slice(&skip.unwrap_or(0).to_be_bytes());
+    payload.extend_from_slice(text.as_bytes());
+    Bytes::from(payload)
+}
+
+fn unwrap_frame(payload: Bytes) -> Option<(Option<u64>, ByteString)> {
+    let skip = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
+    let text = ByteString::try_from(payload.slice(8..)).ok()?;
+    Some(((skip != 0).then_some(skip), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_crosses_to_another_node_with_the_connection_it_skips() {
+        let text = ByteString::from("{\"type\":\"typing\"}");
+        assert_eq!(
+            unwrap_frame(wrap_frame(Some(7), &text)),
+            Some((Some(7), text.clone()))
+        );
+        assert_eq!(unwrap_frame(wrap_frame(None, &text)), Some((None, text)));
+        assert_eq!(unwrap_frame(Bytes::from_static(b"short")), None);
     }
 }

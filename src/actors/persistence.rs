@@ -47,6 +47,8 @@ impl<T> Transact<T> {
 enum Request {
     Append {
         messages: Vec<MessageRow>,
+        /// The writer's epoch for the session of these messages.
+        epoch: i64,
         reply: oneshot::Sender<Result<()>>,
     },
     Transact(Box<dyn Job>),
@@ -144,13 +146,19 @@ impl Persistence {
         Persistence { queue, writers }
     }
 
-    /// Appends messages and resolves once they are committed: the hot path.
+    /// Appends one session's messages, written at `epoch`, and resolves once they are
+    /// committed: the hot path.
     pub fn append(
         &self,
         messages: Vec<MessageRow>,
+        epoch: i64,
     ) -> impl std::future::Future<Output = Result<()>> {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Request::Append { messages, reply });
+        self.enqueue(Request::Append {
+            messages,
+            epoch,
+            reply,
+        });
         answered(answer)
     }
 
@@ -282,13 +290,23 @@ impl DbWriter {
 fn commit(conn: &mut PgConnection, requests: &mut [Request], webhooks: &Webhooks) -> Result<()> {
     conn.transaction::<_, Error, _>(|conn| {
         let mut messages = Vec::new();
+        let mut epochs = db::messages::Epochs::default();
         for request in requests.iter_mut() {
             match request {
                 Request::Transact(job) => job.run(conn)?,
-                Request::Append { messages: rows, .. } => messages.extend(rows.iter().cloned()),
+                Request::Append {
+                    messages: rows,
+                    epoch,
+                    ..
+                } => {
+                    if let Some(first) = rows.first() {
+                        epochs.add(first.session_id, *epoch);
+                    }
+                    messages.extend(rows.iter().cloned());
+                }
             }
         }
-        db::messages::insert_batch(conn, &messages)?;
+        db::messages::insert_batch(conn, &messages, &epochs)?;
         outbox::messages_created(conn, webhooks, &messages)?;
         Ok(())
     })

@@ -1,5 +1,6 @@
 //! Where the answer to a request goes: the WebSocket connection that asked (as a frame
-//! with its `ref`), or an HTTP handler waiting on a channel (as an [`Answer`]).
+//! with its `ref`), an HTTP handler waiting on a channel (as an [`Answer`]), or another
+//! node that forwarded the request (as an [`Answer`] it sends back to its asker).
 
 use tokio::sync::oneshot;
 
@@ -15,6 +16,11 @@ pub enum Reply {
         reference: Option<String>,
     },
     Channel(oneshot::Sender<Result<Answer, Error>>),
+    Forwarded {
+        /// The asking connection on the other node, which fan-out skips.
+        origin: Option<u64>,
+        answer: oneshot::Sender<Result<Answer, Error>>,
+    },
 }
 
 impl Reply {
@@ -35,7 +41,7 @@ impl Reply {
     pub fn reference(&self) -> Option<String> {
         match self {
             Reply::Connection { reference, .. } => reference.clone(),
-            Reply::Channel(_) => None,
+            Reply::Channel(_) | Reply::Forwarded { .. } => None,
         }
     }
 
@@ -44,6 +50,15 @@ impl Reply {
         match self {
             Reply::Connection { connection, .. } => Some(connection.id),
             Reply::Channel(_) => None,
+            Reply::Forwarded { origin, .. } => *origin,
+        }
+    }
+
+    /// Gives the outcome of a request another node served to this reply.
+    pub fn settle(self, session: SessionId, outcome: Result<Answer, Error>) {
+        match outcome {
+            Ok(answer) => self.answer(session, answer),
+            Err(error) => self.err(error),
         }
     }
 
@@ -58,7 +73,7 @@ impl Reply {
                     connection.send_frame(&frame);
                 }
             }
-            Reply::Channel(sender) => {
+            Reply::Channel(sender) | Reply::Forwarded { answer: sender, .. } => {
                 let _ = sender.send(Ok(answer));
             }
         }
@@ -71,7 +86,7 @@ impl Reply {
                 connection,
                 reference,
             } => connection.send_frame(&frame(reference)),
-            Reply::Channel(sender) => {
+            Reply::Channel(sender) | Reply::Forwarded { answer: sender, .. } => {
                 let _ = sender.send(Err(Error::internal("a WebSocket answer asked over HTTP")));
             }
         }
@@ -83,7 +98,7 @@ impl Reply {
                 connection,
                 reference,
             } => connection.send_frame(&Frame::error(reference, &error)),
-            Reply::Channel(sender) => {
+            Reply::Channel(sender) | Reply::Forwarded { answer: sender, .. } => {
                 let _ = sender.send(Err(error));
             }
         }

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Who is asking, with the id typed by what they are: a visitor id can never be taken
 /// for a specialist's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Caller {
     Visitor(VisitorId),
     Specialist(SpecialistId),

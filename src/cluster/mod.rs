@@ -8,7 +8,14 @@
 //! reachable. Without the setting the node runs alone, exactly as before.
 
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::RequestErrorKind;
+use bytes::Bytes;
+use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
 
@@ -53,12 +60,29 @@ impl fmt::Display for NodeId {
 pub struct Cluster {
     pub node_id: NodeId,
     nats: Option<async_nats::Client>,
+    /// How long this node's leases run without renewal.
+    pub lease: Duration,
+    /// Messages this node sent to other nodes (commands, answers, events).
+    pub sent: AtomicU64,
+}
+
+/// Why a request to another node got no answer.
+#[derive(Debug, PartialEq)]
+pub enum Unanswered {
+    /// Nobody listens for the node: it is gone, or NATS lost its subscription.
+    NoResponder,
+    /// It listens but did not answer in time, or NATS is unreachable.
+    Failed,
 }
 
 impl Cluster {
     /// Names the node (`node_id`, or a generated name) and, when a NATS URL is given,
     /// starts connecting to it. Fails only for a URL the client cannot use at all.
-    pub async fn join(node_id: Option<NodeId>, nats_url: Option<&str>) -> Result<Cluster> {
+    pub async fn join(
+        node_id: Option<NodeId>,
+        nats_url: Option<&str>,
+        lease: Duration,
+    ) -> Result<Cluster> {
         let node_id = node_id.unwrap_or_else(NodeId::generate);
         let nats = match nats_url {
             None => None,
@@ -66,6 +90,10 @@ impl Cluster {
                 let client = async_nats::ConnectOptions::new()
                     .name(node_id.to_string())
                     .retry_on_initial_connect()
+                    // A node delivers its own events itself: what it publishes must
+                    // not come back to it.
+                    .no_echo()
+                    .request_timeout(Some(REQUEST_TIMEOUT))
                     .connect(url)
                     .await
                     .map_err(|e| Error::internal(format!("NATS at {url}: {e}")))?;
@@ -73,7 +101,17 @@ impl Cluster {
                 Some(client)
             }
         };
-        Ok(Cluster { node_id, nats })
+        Ok(Cluster {
+            node_id,
+            nats,
+            lease,
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether this node is one of several (NATS is configured).
+    pub fn is_clustered(&self) -> bool {
+        self.nats.is_some()
     }
 
     /// Whether NATS is reachable now; `None` for a node without NATS.
@@ -81,7 +119,68 @@ impl Cluster {
         let client = self.nats.as_ref()?;
         Some(client.connection_state() == async_nats::connection::State::Connected)
     }
+
+    /// Asks `subject` and waits for its answer.
+    pub async fn request(&self, subject: String, payload: Bytes) -> Result<Bytes, Unanswered> {
+        let client = self.nats.as_ref().ok_or(Unanswered::Failed)?;
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        match client.request(subject, payload).await {
+            Ok(answer) => Ok(answer.payload),
+            Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(Unanswered::NoResponder),
+            Err(_) => Err(Unanswered::Failed),
+        }
+    }
+
+    /// Publishes to whoever listens on `subject`, if anyone; NATS may lose it.
+    pub fn publish(&self, subject: String, payload: Bytes) {
+        if let Some(client) = &self.nats {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let client = client.clone();
+            // Publishing only queues the message in the client: this never waits on
+            // the network, and keeps the caller synchronous.
+            tokio::spawn(async move { client.publish(subject, payload).await });
+        }
+    }
+
+    /// The messages published on `subject` from now on (none without NATS).
+    pub async fn subscribe(&self, subject: String) -> Option<async_nats::Subscriber> {
+        let client = self.nats.as_ref()?;
+        client.subscribe(subject).await.ok()
+    }
+
+    /// Answers every request on `subject` with `answer`'s reply, each in a task of its
+    /// own so a slow answer holds up no other.
+    pub async fn serve<F, Fut>(&self, subject: String, answer: F) -> Result<()>
+    where
+        F: Fn(Bytes) -> Fut + 'static,
+        Fut: Future<Output = Bytes> + 'static,
+    {
+        let Some(client) = self.nats.clone() else {
+            return Ok(());
+        };
+        let mut requests = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| Error::internal(format!("NATS subscription {subject}: {e}")))?;
+        actix::spawn(async move {
+            while let Some(request) = requests.next().await {
+                let Some(reply_to) = request.reply else {
+                    continue;
+                };
+                let answered = answer(request.payload);
+                let client = client.clone();
+                actix::spawn(async move {
+                    let _ = client.publish(reply_to, answered.await).await;
+                });
+            }
+        });
+        Ok(())
+    }
 }
+
+/// How long a node waits for another's answer before trying elsewhere. Longer than a
+/// commit under load, shorter than a client's patience.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

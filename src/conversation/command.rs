@@ -19,7 +19,7 @@ use crate::protocol::Request;
 /// Most messages one `session.state` carries.
 pub const RESUME_LIMIT: i64 = 500;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SessionCommand {
     Send {
         client_msg_id: Option<ClientMsgId>,

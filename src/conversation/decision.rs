@@ -166,7 +166,7 @@ pub enum Settlement {
 
 /// The answer to a request, whatever carried it: a connection renders it as a frame, an
 /// HTTP handler as a response body.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Answer {
     Sent(Message),
     Scheduled {

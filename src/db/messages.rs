@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 
 use super::schema::messages;
 use crate::domain::{AttachmentId, MessageId, MessageKind, ParticipantType, SessionId};
@@ -30,9 +30,14 @@ pub struct Message {
 /// a few hundred bytes instead of a `VALUES` list with thousands of parameters.
 ///
 /// The second statement is also the check that every session exists (`messages` has no
-/// foreign key to them, see migration 000009): if it updates fewer sessions than the
-/// batch names, the caller's transaction fails and nothing is stored.
-pub fn insert_batch(conn: &mut PgConnection, batch: &[Message]) -> QueryResult<()> {
+/// foreign key to them, see migration 000009) and is still written by the epoch in
+/// `epochs`: if it updates fewer sessions than the batch names, the caller's
+/// transaction fails and nothing is stored.
+pub fn insert_batch(
+    conn: &mut PgConnection,
+    batch: &[Message],
+    epochs: &Epochs,
+) -> crate::error::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -75,25 +80,48 @@ pub fn insert_batch(conn: &mut PgConnection, batch: &[Message]) -> QueryResult<(
         *seq = (*seq).max(message.seq);
     }
     let sessions = last.len();
-    let (ids, seqs): (Vec<uuid::Uuid>, Vec<i32>) =
-        last.into_iter().map(|(id, seq)| (id.0, seq)).unzip();
+    let mut ids = Vec::with_capacity(sessions);
+    let mut seqs = Vec::with_capacity(sessions);
+    let mut fences = Vec::with_capacity(sessions);
+    for (id, seq) in last {
+        ids.push(id.0);
+        seqs.push(seq);
+        fences.push(epochs.of(id));
+    }
+    // The epoch is the writer's fencing token (`db::ownership`): a session whose writer
+    // was replaced is not updated, and its messages roll back with the transaction.
     let updated = diesel::sql_query(
         "UPDATE chat_sessions SET last_seq = GREATEST(chat_sessions.last_seq, v.seq) \
-         FROM unnest($1, $2) AS v(id, seq) WHERE chat_sessions.id = v.id",
+         FROM unnest($1, $2, $3) AS v(id, seq, epoch) \
+         WHERE chat_sessions.id = v.id AND chat_sessions.owner_epoch = v.epoch",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Int4>, _>(seqs)
+    .bind::<Array<BigInt>, _>(fences)
     .execute(conn)?;
     if updated < sessions {
-        return Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            Box::new(format!(
-                "messages for {} sessions that do not exist",
-                sessions - updated
-            )),
-        ));
+        return Err(crate::error::Error::moved());
     }
     Ok(())
+}
+
+/// The epoch each session's writer holds, for the sessions of a batch of messages.
+#[derive(Default)]
+pub struct Epochs(std::collections::HashMap<SessionId, i64>);
+
+impl Epochs {
+    /// The epochs of a single session's writes.
+    pub fn one(session: SessionId, epoch: i64) -> Epochs {
+        Epochs(std::collections::HashMap::from([(session, epoch)]))
+    }
+
+    pub fn add(&mut self, session: SessionId, epoch: i64) {
+        self.0.insert(session, epoch);
+    }
+
+    fn of(&self, session: SessionId) -> i64 {
+        self.0.get(&session).copied().unwrap_or_default()
+    }
 }
 
 pub fn find_by_seq(

@@ -9,6 +9,7 @@ pub mod bots;
 pub mod canned_responses;
 pub mod events;
 pub mod messages;
+pub mod ownership;
 pub mod read_cursors;
 pub mod scheduled_messages;
 pub mod schema;

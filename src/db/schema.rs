@@ -70,6 +70,8 @@ diesel::table! {
         feedback -> Nullable<Text>,
         rated_at -> Nullable<Timestamptz>,
         archived_at -> Nullable<Timestamptz>,
+        owner_node -> Nullable<Text>,
+        owner_epoch -> Int8,
     }
 }
 

@@ -36,6 +36,10 @@ pub struct ChatSession {
     pub feedback: Option<String>,
     pub rated_at: Option<DateTime<Utc>>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// The node serving the session, when several do (see `db::ownership`).
+    pub owner_node: Option<String>,
+    /// The fencing token of the session's writer.
+    pub owner_epoch: i64,
 }
 
 #[cfg(test)]
@@ -71,6 +75,8 @@ impl ChatSession {
             feedback: None,
             rated_at: None,
             archived_at: None,
+            owner_node: None,
+            owner_epoch: 0,
         }
     }
 }

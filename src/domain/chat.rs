@@ -1,6 +1,8 @@
 //! The inputs of a conversation, parsed once where they enter (a WebSocket frame or an
 //! HTTP body) so the session's rules only ever see values that are already valid. Each
-//! type's `parse` is the one place its field is checked.
+//! type's `parse` is the one place its field is checked. They also (de)serialize, as
+//! they are, for a command that one node hands to the node serving its session; that
+//! is not a boundary, the sending node parsed them.
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
@@ -11,7 +13,7 @@ use super::AttachmentId;
 
 /// The sender's key for resending a message safely: 1 to 64 characters, none of them a
 /// control character (Postgres text cannot hold NUL, and a key is echoed in frames).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ClientMsgId(String);
 
 impl ClientMsgId {
@@ -42,7 +44,7 @@ impl ClientMsgId {
 }
 
 /// A message body: trimmed, 1 to 4000 characters, line breaks allowed, no NUL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Body(String);
 
 impl Body {
@@ -60,7 +62,7 @@ impl Body {
 }
 
 /// What a message carries: text, or a file with a caption that may be empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Content {
     Text(Body),
     File {
@@ -98,7 +100,7 @@ impl Content {
 }
 
 /// A visitor's rating of an ended conversation: 1 to 5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rating(i16);
 
 impl Rating {
@@ -116,7 +118,7 @@ impl Rating {
 
 /// A short free text (an end reason, a rating comment, a transfer note): trimmed, empty
 /// means absent, bounded, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Remark(String);
 
 impl Remark {
@@ -172,7 +174,7 @@ fn holds_nul(value: &serde_json::Value) -> bool {
 }
 
 /// How many messages one `history` request returns: 1 to 200, 50 when not given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryLimit(i64);
 
 impl HistoryLimit {
@@ -193,7 +195,7 @@ impl HistoryLimit {
 
 /// When a scheduled message is to be sent: in the future, at most 7 days ahead of the
 /// server's clock, and to the microsecond Postgres keeps (so replies show it as stored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SendAt(DateTime<Utc>);
 
 impl SendAt {

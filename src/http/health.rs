@@ -71,9 +71,15 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         idle: pool.idle_connections,
         max: state.db.pool().max_size(),
     });
+    let cluster = &state.cluster;
     body.push_str(&format!(
-        "# TYPE switchboard_node_info gauge\nswitchboard_node_info{{node_id=\"{}\"}} 1\n",
-        state.cluster.node_id
+        "# TYPE switchboard_node_info gauge\nswitchboard_node_info{{node_id=\"{}\"}} 1\n\
+         # TYPE switchboard_sessions_owned gauge\nswitchboard_sessions_owned {}\n\
+         # TYPE switchboard_node_messages_sent_total counter\n\
+         switchboard_node_messages_sent_total {}\n",
+        cluster.node_id,
+        state.sessions.running_count(),
+        cluster.sent.load(std::sync::atomic::Ordering::Relaxed),
     ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

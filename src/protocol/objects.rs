@@ -1,7 +1,7 @@
 //! Wire objects shared by HTTP and WebSocket.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{self, sessions::SessionView};
 use crate::domain::{BotId, Role, SpecialistId, VisitorId};
@@ -82,7 +82,7 @@ impl From<db::bots::Bot> for Bot {
 }
 
 /// Who sent a message, ended a session, is typing or has read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Participant {
     #[serde(rename = "type")]
     pub kind: crate::domain::ParticipantType,
@@ -92,7 +92,7 @@ pub struct Participant {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub id: crate::domain::AttachmentId,
     pub file_name: String,
@@ -101,7 +101,7 @@ pub struct Attachment {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: crate::domain::MessageId,
     pub session_id: crate::domain::SessionId,
@@ -156,7 +156,7 @@ impl Message {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionVisitor {
     pub id: VisitorId,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,7 +165,7 @@ pub struct SessionVisitor {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionSpecialist {
     pub id: SpecialistId,
     pub name: String,
@@ -173,7 +173,7 @@ pub struct SessionSpecialist {
 
 /// A conversation as a client sees it. Built by [`Session::for_audience`], which leaves
 /// out what the audience may not see.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Session {
     pub id: crate::domain::SessionId,
     pub number: String,

@@ -10,6 +10,7 @@
 //! survive a restart.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,9 +25,12 @@ use crate::actors::messages::dispatcher::{
     AssignmentSettled, CheckTransferTarget, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
 };
 use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
-use crate::actors::messages::session::{Command, ParticipantPresence, SetArchived, SetTags};
+use crate::actors::messages::session::{
+    Command, ParticipantPresence, Routed, SetArchived, SetTags, StopSession,
+};
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
+use crate::cluster::Cluster;
 use crate::conversation::{
     fit_reply, Answer, Conversation, Decision, Effect, PageAnswer, Peers, Query, QueueNotice, Step,
     Stored, RESUME_LIMIT,
@@ -52,6 +56,8 @@ pub struct SessionContext {
     pub scheduler: SchedulerInbox,
     /// Bytes of messages one reply carries at most.
     pub reply_bytes: usize,
+    /// This node, and the others serving sessions too, if any.
+    pub cluster: Arc<Cluster>,
 }
 
 /// The running session actors by id: finds a session's actor, or starts it.
@@ -61,6 +67,8 @@ pub struct Sessions(Arc<Directory>);
 struct Directory {
     running: Map<SessionId, Addr<ChatSession>>,
     context: SessionContext,
+    /// Set when this node stops: it serves no session any more.
+    draining: AtomicBool,
 }
 
 impl Sessions {
@@ -68,6 +76,7 @@ impl Sessions {
         Sessions(Arc::new(Directory {
             running: Map::default(),
             context,
+            draining: AtomicBool::new(false),
         }))
     }
 
@@ -80,13 +89,57 @@ impl Sessions {
     /// allocates, and this runs for every frame of a conversation.
     pub fn tell<M>(&self, id: SessionId, msg: M)
     where
-        M: actix::Message + Send + 'static,
-        M::Result: Send,
+        M: Routed,
         ChatSession: Handler<M>,
     {
         match self.0.running.get(&id) {
             Some(session) => session.do_send(msg),
+            None if self.context().cluster.is_clustered() => self.route(id, msg),
             None => self.running(id, None).do_send(msg),
+        }
+    }
+
+    /// The node new sessions are claimed for, in a cluster.
+    pub fn claim_as(&self) -> Option<String> {
+        let cluster = &self.context().cluster;
+        cluster.is_clustered().then(|| cluster.node_id.to_string())
+    }
+
+    pub(super) fn is_running(&self, id: SessionId) -> bool {
+        self.0.running.contains_key(&id)
+    }
+
+    /// The session's actor here, started if it is not running.
+    pub(super) fn started(&self, id: SessionId) -> Addr<ChatSession> {
+        self.running(id, None).clone()
+    }
+
+    /// Sessions whose actor runs on this node.
+    pub fn running_count(&self) -> usize {
+        self.0.running.len()
+    }
+
+    /// This node is stopping: from now on it serves no session, and forwards nothing
+    /// it would have to serve itself.
+    pub fn drain(&self) {
+        self.0.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn draining(&self) -> bool {
+        self.0.draining.load(Ordering::Relaxed)
+    }
+
+    /// Stops every session actor here: this node may no longer own their sessions.
+    pub fn stop_all(&self) {
+        let running: Vec<Addr<ChatSession>> = self
+            .0
+            .running
+            .iter()
+            .map(|entry| entry.value().clone())
+            .collect();
+        self.0.running.clear();
+        for session in running {
+            session.do_send(StopSession);
         }
     }
 
@@ -103,7 +156,13 @@ impl Sessions {
             session: crate::protocol::objects::Session::for_audience(&view, Audience::Staff),
             freed: None,
         });
-        if view.row.last_seq == 0 {
+        // In a cluster only the node that created the session may start it from the
+        // view: for another it may be someone else's.
+        let own = match &view.row.owner_node {
+            Some(owner) => *owner == self.context().cluster.node_id.to_string(),
+            None => !self.context().cluster.is_clustered(),
+        };
+        if view.row.last_seq == 0 && own {
             self.running(id, Some(view));
         }
         let dispatcher = &self.context().dispatcher;
@@ -125,8 +184,10 @@ impl Sessions {
             ChatSession {
                 sessions: self.clone(),
                 id,
+                epoch: view.as_ref().map_or(0, |view| view.row.owner_epoch),
                 loaded: view.is_some(),
                 conversation: view.map(Conversation::new),
+                refusal: None,
                 typing: HashMap::new(),
                 last_activity: Instant::now(),
             }
@@ -142,10 +203,15 @@ impl Sessions {
 pub struct ChatSession {
     pub(super) sessions: Sessions,
     pub(super) id: SessionId,
+    /// The fencing token this actor writes with: the epoch at which this node claimed
+    /// the session (always 0 for a single node).
+    pub(super) epoch: i64,
     /// Whether loading has finished; `conversation` is `None` before, and after for a
     /// session that does not exist.
     pub(super) loaded: bool,
     pub(super) conversation: Option<Conversation>,
+    /// Why this actor could not load its session: what it answers until it stops.
+    pub(super) refusal: Option<Error>,
     pub(super) typing: HashMap<Uuid, SpawnHandle>,
     pub(super) last_activity: Instant,
 }
@@ -165,6 +231,9 @@ impl ChatSession {
         self.last_activity = Instant::now();
         if !self.loaded {
             return Err(Error::internal("session unavailable, please retry"));
+        }
+        if let Some(refusal) = &self.refusal {
+            return Err(refusal.clone());
         }
         self.conversation
             .as_ref()
@@ -201,11 +270,12 @@ impl ChatSession {
         let Decision { change, then } = decision;
         let persistence = &self.context().persistence;
         let stored = if change.only_appends() {
-            let appended = persistence.append(change.messages);
+            let appended = persistence.append(change.messages, self.epoch);
             Either::Left(async move { appended.await.map(|()| Ok(Stored::default())) })
         } else {
             let webhooks = self.context().webhooks.clone();
-            let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change));
+            let epoch = self.epoch;
+            let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change, epoch));
             Either::Right(persistence.transact(work))
         };
         ctx.wait(stored.into_actor(self).map(move |result, this, ctx| {
@@ -220,10 +290,17 @@ impl ChatSession {
                     Ok(()),
                     this.conversation.as_ref().map(|c| c.failed(&then, refused)),
                 ),
-                Err(error) => (
-                    Err(error.clone()),
-                    this.conversation.as_ref().map(|c| c.failed(&then, error)),
-                ),
+                Err(error) => {
+                    if error.is_moved() {
+                        // Another node claimed the session: this actor is stale.
+                        this.sessions.forget(this.id, &ctx.address());
+                        ctx.stop();
+                    }
+                    (
+                        Err(error.clone()),
+                        this.conversation.as_ref().map(|c| c.failed(&then, error)),
+                    )
+                }
             };
             settled(outcome.as_ref().map(|_| ()));
             this.apply(effects.unwrap_or_default(), reply, ctx);
@@ -487,13 +564,19 @@ impl Actor for ChatSession {
         }
         let id = self.id;
         let db = self.context().db.clone();
-        let restore = async move { db.run(move |conn| load::restore(conn, id)).await };
+        let cluster = &self.context().cluster;
+        let claim = cluster.is_clustered().then(|| cluster.node_id.to_string());
+        let restore = async move {
+            db.run(move |conn| load::restore(conn, id, claim.as_deref()))
+                .await
+        };
         ctx.wait(
             restore
                 .into_actor(self)
                 .map(move |result, this, ctx| match result {
                     Ok(restored) => {
                         this.loaded = true;
+                        this.epoch = restored.as_ref().map_or(0, |r| r.view.row.owner_epoch);
                         this.conversation = restored.map(Conversation::restore);
                         if this.conversation.is_none() {
                             // Unknown id: answer what is queued with not_found, then go.
@@ -501,11 +584,14 @@ impl Actor for ChatSession {
                         }
                     }
                     Err(error) => {
-                        // Could not load (database away): refuse what is queued and let
-                        // the next request start a fresh attempt.
+                        // Could not load (database away, or another node serves the
+                        // session now): refuse what is queued and let the next request
+                        // start a fresh attempt.
                         log::warn!("session {id}: could not load: {}", error.message);
                         this.sessions.forget(id, &ctx.address());
-                        ctx.stop();
+                        this.loaded = true;
+                        this.refusal = Some(error);
+                        ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
                     }
                 }),
         );
@@ -573,5 +659,13 @@ impl Handler<ParticipantPresence> for ChatSession {
         if let Some(effect) = effect {
             self.apply(vec![effect], None, ctx);
         }
+    }
+}
+
+impl Handler<StopSession> for ChatSession {
+    type Result = ();
+
+    fn handle(&mut self, _: StopSession, ctx: &mut Context<Self>) {
+        ctx.stop();
     }
 }

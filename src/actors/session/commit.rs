@@ -7,19 +7,23 @@
 use diesel::PgConnection;
 
 use crate::conversation::{Change, FileToSend, ScheduledUpdate, Stored};
+use crate::db::messages::Epochs;
 use crate::db::sessions::SessionView;
 use crate::db::{self, sessions::NewChatSession};
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
 use crate::webhooks::{outbox, WebhookEvent, Webhooks};
 
-/// Writes `change`; the outer result is a database failure, the inner one a refusal.
+/// Writes `change` if `epoch` is still the session's writer's; the outer result is a
+/// database failure, the inner one a refusal.
 pub fn commit(
     conn: &mut PgConnection,
     webhooks: &Webhooks,
     change: &Change,
+    epoch: i64,
 ) -> Result<Result<Stored>> {
     let id = change.session;
+    db::ownership::fence(conn, id, epoch)?;
     let mut stored = Stored::default();
     if let Some(file) = change.file {
         match file_to_send(conn, id, file) {
@@ -46,7 +50,7 @@ pub fn commit(
     if let Some(row) = &change.new_scheduled {
         stored.scheduled = Some(db::scheduled_messages::insert_or_find(conn, row)?);
     }
-    db::messages::insert_batch(conn, &change.messages)?;
+    db::messages::insert_batch(conn, &change.messages, &Epochs::one(id, epoch))?;
     if let Some(changes) = &change.row {
         stored.row = Some(db::sessions::update(conn, id, changes)?);
     }
@@ -74,16 +78,23 @@ pub fn commit(
 }
 
 /// Stores a new conversation: its row, its first messages (a handoff's transcript), the
-/// audit entry and webhook of its creation. Returns it as clients are shown it.
+/// audit entry and webhook of its creation. Returns it as clients are shown it. In a
+/// cluster, `owner` (the creating node) becomes its first writer.
 pub fn create(
     conn: &mut PgConnection,
     webhooks: &Webhooks,
     session: &NewChatSession,
     messages: &[db::messages::Message],
     created: &crate::conversation::Event,
+    owner: Option<&str>,
 ) -> Result<SessionView> {
     let row = db::sessions::insert(conn, session)?;
-    db::messages::insert_batch(conn, messages)?;
+    let epoch = match owner {
+        Some(node) => db::ownership::claim_session(conn, row.id, node)?
+            .ok_or_else(|| Error::internal("a new session could not be claimed"))?,
+        None => row.owner_epoch,
+    };
+    db::messages::insert_batch(conn, messages, &Epochs::one(row.id, epoch))?;
     db::events::record(
         conn,
         row.id,

@@ -26,7 +26,8 @@ impl Handler<PresentOffer> for ChatSession {
             .send_to(peer, &frame.to_text(), None);
         let id = self.id;
         let webhooks = self.context().webhooks.clone();
-        let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change));
+        let epoch = self.epoch;
+        let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change, epoch));
         let recorded = self.context().persistence.transact(work);
         ctx.spawn(
             async move {

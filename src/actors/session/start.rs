@@ -20,6 +20,7 @@ pub async fn start(
     visitor: VisitorId,
     opening: Opening,
     origin: Origin,
+    owner: Option<String>,
 ) -> Result<SessionView> {
     let new = opening.into_row(visitor, origin);
     let webhooks = webhooks.clone();
@@ -32,7 +33,7 @@ pub async fn start(
         if let Some(open) = db::sessions::open_for_visitor(conn, visitor)?.pop() {
             return Ok(open);
         }
-        create(conn, &webhooks, &new, &[], &created)
+        create(conn, &webhooks, &new, &[], &created, owner.as_deref())
     });
     match persistence.transact(work).await {
         Err(error) if error.code == ErrorCode::Conflict => {

@@ -1,0 +1,25 @@
+-- Several nodes (SPEC section 13). Postgres is the one judge of who serves what.
+--
+-- A node holds a lease on itself, renewed every third of SWITCHBOARD_LEASE_SECS; what
+-- it owns is owned while that lease runs.
+CREATE TABLE cluster_nodes (
+    node_id     text PRIMARY KEY,
+    lease_until timestamptz NOT NULL,
+    started_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- A session's owner runs its one writer. owner_epoch is the fencing token: claiming
+-- the session raises it, and every commit for the session requires the epoch its
+-- writer claimed, so a node that lost the session (paused, cut off) commits nothing.
+-- A single node never claims: its sessions stay at epoch 0 and the check always holds.
+ALTER TABLE chat_sessions
+    ADD COLUMN owner_node  text,
+    ADD COLUMN owner_epoch bigint NOT NULL DEFAULT 0;
+
+-- Work that runs once per cluster (the dispatcher, the scheduler, the indexer, webhook
+-- delivery), owned like a session: by a live node, fenced by its epoch.
+CREATE TABLE cluster_singletons (
+    name    text PRIMARY KEY,
+    node_id text NOT NULL,
+    epoch   bigint NOT NULL
+);

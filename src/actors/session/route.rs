@@ -1,0 +1,272 @@
+//! Sessions served by another node (SPEC section 13). A message for a session whose
+//! actor is not running here goes to the node that owns the session in Postgres, over
+//! NATS request/reply; its answer comes back to the reply waiting here. A session that
+//! nobody owns, or whose owner's lease has run out, is claimed here and its actor
+//! restored as after a restart. A node that cannot be reached is asked again until its
+//! lease runs out, so a dead node's sessions are served again within the lease.
+
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use super::actor::{ChatSession, Sessions};
+use crate::actors::messages::session::{
+    Abandon, Assign, Command, DeliverScheduled, Forward, FromSession, Outcome, ParticipantPresence,
+    PresentOffer, ReturnToQueue, Routed, SetArchived, SetTags, ToSession, Wants,
+};
+use crate::actors::reply::Reply;
+use crate::cluster::Unanswered;
+use crate::db::ownership::{self, Owner};
+use crate::domain::SessionId;
+use crate::error::Error;
+
+/// How long a message waits for its session to be served somewhere, past the lease.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+impl Sessions {
+    /// Sends `msg` to the node serving session `id`, or serves the session here.
+    pub(super) fn route<M: Routed>(&self, id: SessionId, msg: M) {
+        let (message, outcome) = msg.split();
+        let sessions = self.clone();
+        actix::spawn(async move {
+            let forward = Forward {
+                session: id,
+                origin: outcome.origin(),
+                wants: outcome.wants(),
+                message,
+            };
+            match sessions.forward(&forward).await {
+                Some(answer) => outcome.settle(id, answer),
+                None if sessions.draining() => {
+                    let stopping = Error::internal("this server is stopping, please reconnect");
+                    outcome.settle(id, FromSession::failed(stopping));
+                }
+                None => sessions.deliver_here(id, forward.message, outcome),
+            }
+        });
+    }
+
+    /// The owner's answer, or `None` when the session is to be served here.
+    async fn forward(&self, forward: &Forward) -> Option<FromSession> {
+        let id = forward.session;
+        let cluster = &self.context().cluster;
+        let payload = Bytes::from(serde_json::to_vec(forward).expect("a forward serializes"));
+        let deadline = Instant::now() + cluster.lease + PATIENCE;
+        loop {
+            let node = match self.owner(id).await {
+                Ok(None) => return None,
+                Ok(Some((node, _))) => node,
+                Err(error) => return Some(FromSession::failed(error)),
+            };
+            let subject = session_subject(&node);
+            let asked = cluster.request(subject, payload.clone()).await;
+            match asked.map(|bytes| serde_json::from_slice::<FromSession>(&bytes)) {
+                Ok(Ok(FromSession::Moved)) | Err(Unanswered::NoResponder | Unanswered::Failed) => {}
+                Ok(Ok(answer)) => return Some(answer),
+                Ok(Err(e)) => return Some(FromSession::failed(Error::internal(e))),
+            }
+            if Instant::now() > deadline {
+                let unavailable = Error::internal(format!("session {id}: no node serves it"));
+                return Some(FromSession::failed(unavailable));
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The live node other than this one that serves session `id`, with the seconds its
+    /// lease still runs; `None` when this node may serve it.
+    async fn owner(&self, id: SessionId) -> crate::error::Result<Option<(String, f64)>> {
+        let owner = self
+            .context()
+            .db
+            .run(move |conn| ownership::owner(conn, id))
+            .await?;
+        let me = self.context().cluster.node_id.to_string();
+        Ok(match owner {
+            Owner::Node { node, lease_left } if node != me => Some((node, lease_left)),
+            Owner::Missing | Owner::Free | Owner::Node { .. } => None,
+        })
+    }
+
+    /// Hands a message to the session's actor here, started (and claiming the session)
+    /// if it is not running.
+    fn deliver_here(&self, id: SessionId, message: ToSession, outcome: Outcome) {
+        deliver(&self.started(id), message, outcome);
+    }
+
+    /// Serves what other nodes forward to this node's sessions.
+    pub async fn serve(&self) -> crate::error::Result<()> {
+        let cluster = self.context().cluster.clone();
+        let subject = session_subject(&cluster.node_id.to_string());
+        let sessions = self.clone();
+        cluster
+            .serve(subject, move |payload| {
+                let sessions = sessions.clone();
+                async move {
+                    let answer = sessions.serve_one(&payload).await;
+                    Bytes::from(serde_json::to_vec(&answer).expect("an answer serializes"))
+                }
+            })
+            .await
+    }
+
+    async fn serve_one(&self, payload: &[u8]) -> FromSession {
+        let forward: Forward = match serde_json::from_slice(payload) {
+            Ok(forward) => forward,
+            Err(e) => return FromSession::failed(Error::internal(e)),
+        };
+        let id = forward.session;
+        if self.draining() || !self.is_running(id) && !matches!(self.owner(id).await, Ok(None)) {
+            return FromSession::Moved;
+        }
+        let (outcome, answered) = outcome_here(forward.wants, forward.origin);
+        deliver(&self.started(id), forward.message, outcome);
+        match answered.await {
+            FromSession::Answered(answer)
+                if answer.as_ref().as_ref().is_err_and(Error::is_moved) =>
+            {
+                FromSession::Moved
+            }
+            answer => answer,
+        }
+    }
+}
+
+/// The subject on which node `node` serves its sessions.
+fn session_subject(node: &str) -> String {
+    format!("sb.node.{node}.session")
+}
+
+/// An outcome for the serving node's actor, and the answer it turns into.
+fn outcome_here(
+    wants: Wants,
+    origin: Option<u64>,
+) -> (Outcome, impl std::future::Future<Output = FromSession>) {
+    let (answer, answered) = oneshot::channel();
+    let (done, settled) = oneshot::channel();
+    let outcome = match wants {
+        Wants::Nothing => Outcome::Nothing,
+        Wants::Answer => Outcome::Reply(Reply::Forwarded { origin, answer }),
+        Wants::Done => Outcome::Done(done),
+    };
+    let answer = async move {
+        match wants {
+            Wants::Nothing => FromSession::Delivered,
+            // No answer at all (typing, read) is an answer too.
+            Wants::Answer => answered.await.map_or(FromSession::Delivered, |answer| {
+                FromSession::Answered(Box::new(answer))
+            }),
+            Wants::Done => FromSession::Done(settled.await.unwrap_or(false)),
+        }
+    };
+    (outcome, answer)
+}
+
+impl Outcome {
+    fn origin(&self) -> Option<u64> {
+        match self {
+            Outcome::Reply(reply) => reply.connection_id(),
+            Outcome::Nothing | Outcome::Done(_) => None,
+        }
+    }
+
+    fn wants(&self) -> Wants {
+        match self {
+            Outcome::Nothing => Wants::Nothing,
+            Outcome::Reply(_) => Wants::Answer,
+            Outcome::Done(_) => Wants::Done,
+        }
+    }
+
+    /// Gives another node's answer to whoever waits here.
+    fn settle(self, id: SessionId, answer: FromSession) {
+        match (self, answer) {
+            (Outcome::Reply(reply), FromSession::Answered(outcome)) => reply.settle(id, *outcome),
+            (Outcome::Done(done), FromSession::Done(settled)) => {
+                let _ = done.send(settled);
+            }
+            (Outcome::Done(done), _) => {
+                let _ = done.send(false);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Turns a message back into the actor's own and sends it.
+fn deliver(session: &Addr<ChatSession>, message: ToSession, outcome: Outcome) {
+    let reply = match outcome {
+        Outcome::Reply(reply) => Some(reply),
+        Outcome::Nothing => None,
+        Outcome::Done(done) => {
+            if let ToSession::DeliverScheduled { id } = message {
+                session.do_send(DeliverScheduled { id, done });
+            }
+            return;
+        }
+    };
+    match message {
+        ToSession::Command {
+            caller,
+            name,
+            command,
+        } => {
+            if let Some(reply) = reply {
+                session.do_send(Command {
+                    caller,
+                    name,
+                    reply,
+                    command,
+                });
+            }
+        }
+        ToSession::SetTags { caller, tags } => {
+            if let Some(reply) = reply {
+                session.do_send(SetTags {
+                    caller,
+                    tags,
+                    reply,
+                });
+            }
+        }
+        ToSession::SetArchived { caller, archived } => {
+            if let Some(reply) = reply {
+                session.do_send(SetArchived {
+                    caller,
+                    archived,
+                    reply,
+                });
+            }
+        }
+        ToSession::Presence {
+            participant,
+            online,
+        } => session.do_send(ParticipantPresence {
+            participant,
+            online,
+        }),
+        ToSession::PresentOffer {
+            offer_id,
+            specialist,
+            expires_at,
+        } => session.do_send(PresentOffer {
+            offer_id,
+            specialist,
+            expires_at,
+        }),
+        ToSession::Assign {
+            specialist,
+            specialist_name,
+        } => session.do_send(Assign {
+            specialist,
+            specialist_name,
+            reply,
+        }),
+        ToSession::Abandon => session.do_send(Abandon),
+        ToSession::ReturnToQueue { specialist } => session.do_send(ReturnToQueue { specialist }),
+        // Only sent with a `Done` outcome, handled above.
+        ToSession::DeliverScheduled { .. } => {}
+    }
+}
