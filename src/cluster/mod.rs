@@ -93,7 +93,6 @@ impl Cluster {
                     // A node delivers its own events itself: what it publishes must
                     // not come back to it.
                     .no_echo()
-                    .request_timeout(Some(REQUEST_TIMEOUT))
                     .connect(url)
                     .await
                     .map_err(|e| Error::internal(format!("NATS at {url}: {e}")))?;
@@ -120,11 +119,19 @@ impl Cluster {
         Some(client.connection_state() == async_nats::connection::State::Connected)
     }
 
-    /// Asks `subject` and waits for its answer.
-    pub async fn request(&self, subject: String, payload: Bytes) -> Result<Bytes, Unanswered> {
+    /// Asks `subject` and waits for its answer, at most `patience`.
+    pub async fn request(
+        &self,
+        subject: String,
+        payload: Bytes,
+        patience: Duration,
+    ) -> Result<Bytes, Unanswered> {
         let client = self.nats.as_ref().ok_or(Unanswered::Failed)?;
         self.sent.fetch_add(1, Ordering::Relaxed);
-        match client.request(subject, payload).await {
+        let request = async_nats::Request::new()
+            .payload(payload)
+            .timeout(Some(patience));
+        match client.send_request(subject, request).await {
             Ok(answer) => Ok(answer.payload),
             Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(Unanswered::NoResponder),
             Err(_) => Err(Unanswered::Failed),
@@ -177,10 +184,6 @@ impl Cluster {
         Ok(())
     }
 }
-
-/// How long a node waits for another's answer before trying elsewhere. Longer than a
-/// commit under load, shorter than a client's patience.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

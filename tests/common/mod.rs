@@ -3,6 +3,7 @@
 //! tests run in parallel against the real thing.
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod process;
 pub mod ws;
 

@@ -25,6 +25,9 @@ use crate::error::Error;
 /// How long a message waits for its session to be served somewhere, past the lease.
 const PATIENCE: Duration = Duration::from_secs(5);
 
+/// Past its lease, how long a node's answer is still waited for: a commit under load.
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
 impl Sessions {
     /// Sends `msg` to the node serving session `id`, or serves the session here.
     pub(super) fn route<M: Routed>(&self, id: SessionId, msg: M) {
@@ -55,13 +58,16 @@ impl Sessions {
         let payload = Bytes::from(serde_json::to_vec(forward).expect("a forward serializes"));
         let deadline = Instant::now() + cluster.lease + PATIENCE;
         loop {
-            let node = match self.owner(id).await {
+            let (node, lease_left) = match self.owner(id).await {
                 Ok(None) => return None,
-                Ok(Some((node, _))) => node,
+                Ok(Some(owner)) => owner,
                 Err(error) => return Some(FromSession::failed(error)),
             };
+            // An owner that does not answer before its lease runs out (paused, cut
+            // off) is not waited for any longer: then the session can be claimed.
+            let patience = Duration::from_secs_f64(lease_left.max(0.0)) + ANSWER_MARGIN;
             let subject = session_subject(&node);
-            let asked = cluster.request(subject, payload.clone()).await;
+            let asked = cluster.request(subject, payload.clone(), patience).await;
             match asked.map(|bytes| serde_json::from_slice::<FromSession>(&bytes)) {
                 Ok(Ok(FromSession::Moved)) | Err(Unanswered::NoResponder | Unanswered::Failed) => {}
                 Ok(Ok(answer)) => return Some(answer),
