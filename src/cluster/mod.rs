@@ -1,11 +1,13 @@
-//! Several nodes (SPEC section 13). The design, which the rest of this module will be
-//! built to, is in the README ("Several nodes: the design"): leases with epochs in
-//! Postgres as fencing tokens, NATS for commands and fan-out, repair from Postgres.
+//! Several nodes (SPEC section 13): the transport between them. The design is in the
+//! README ("Several nodes"): Postgres judges who owns what (`db::ownership`, leases and
+//! epochs as fencing tokens), NATS carries requests to a session's owner
+//! (`actors::session::route`) and frames to a peer's connections on other nodes
+//! (`actors::connections`), and `node` keeps this node's lease.
 //!
-//! Built so far: each node's name, and its connection to NATS when
-//! `SWITCHBOARD_NATS_URL` is set. The client connects in the background and keeps
+//! This module only names the node and moves bytes: requests with their answers,
+//! publications and subscriptions. The client connects in the background and keeps
 //! reconnecting, so a node starts while NATS is down and `/readyz` says whether it is
-//! reachable. Without the setting the node runs alone, exactly as before.
+//! reachable. Without `SWITCHBOARD_NATS_URL` there is no client, and nothing is sent.
 
 use std::fmt;
 use std::future::Future;

@@ -25,9 +25,7 @@ use crate::actors::messages::dispatcher::{
     AssignmentSettled, CheckTransferTarget, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
 };
 use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
-use crate::actors::messages::session::{
-    Command, ParticipantPresence, Routed, SetArchived, SetTags, StopSession,
-};
+use crate::actors::messages::session::{Routed, StopSession};
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
 use crate::cluster::Cluster;
@@ -39,11 +37,10 @@ use crate::db::sessions::SessionView;
 use crate::db::{self, messages::Page, Db};
 use crate::domain::{SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
-use crate::protocol::objects::{Audience, Message, Participant};
+use crate::protocol::objects::{Audience, Message};
 use crate::protocol::Frame;
 use crate::webhooks::Webhooks;
 
-const TYPING_EXPIRES: Duration = Duration::from_secs(6);
 const IDLE_STOP: Duration = Duration::from_secs(600);
 
 /// What every session actor works with.
@@ -227,7 +224,7 @@ impl ChatSession {
     }
 
     /// The conversation, or why a request cannot be served by this actor right now.
-    fn available(&mut self) -> Result<&Conversation> {
+    pub(super) fn available(&mut self) -> Result<&Conversation> {
         self.last_activity = Instant::now();
         if !self.loaded {
             return Err(Error::internal("session unavailable, please retry"));
@@ -525,29 +522,6 @@ impl ChatSession {
             Ok((messages, has_more || cut))
         }
     }
-
-    /// Typing lasts until told otherwise or [`TYPING_EXPIRES`] passes.
-    fn typing(&mut self, from: Participant, is_typing: bool, ctx: &mut Context<Self>) {
-        let Some(typist) = from.id else { return };
-        if let Some(handle) = self.typing.remove(&typist) {
-            ctx.cancel_future(handle);
-        }
-        self.tell_typing(&from, is_typing, ctx);
-        if is_typing {
-            let handle = ctx.run_later(TYPING_EXPIRES, move |this, ctx| {
-                this.typing.remove(&typist);
-                this.tell_typing(&from, false, ctx);
-            });
-            self.typing.insert(typist, handle);
-        }
-    }
-
-    fn tell_typing(&mut self, from: &Participant, is_typing: bool, ctx: &mut Context<Self>) {
-        if let Some(conversation) = self.conversation.as_ref() {
-            let effect = conversation.typing(from, is_typing);
-            self.apply(vec![effect], None, ctx);
-        }
-    }
 }
 
 impl Actor for ChatSession {
@@ -600,72 +574,5 @@ impl Actor for ChatSession {
     fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
         self.sessions.forget(self.id, &ctx.address());
         Running::Stop
-    }
-}
-
-impl Handler<Command> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: Command, ctx: &mut Context<Self>) {
-        let Command {
-            caller,
-            name,
-            reply,
-            command,
-        } = msg;
-        let step = match self.available() {
-            Ok(conversation) => conversation.handle(&caller, name, command, now()),
-            Err(error) => Step::refuse(error),
-        };
-        self.perform(step, Some(reply), ctx);
-    }
-}
-
-impl Handler<SetTags> for ChatSession {
-    type Result = ();
-
-    /// Tags are stored, then the in-memory view (which every later session object is
-    /// built from) takes them, then every specialist connection in the session hears of
-    /// it. Inside `ctx.wait`, so two changes cannot land in the opposite order.
-    fn handle(&mut self, msg: SetTags, ctx: &mut Context<Self>) {
-        let step = match self.available() {
-            Ok(conversation) => conversation.tag(&msg.caller, msg.tags),
-            Err(error) => Step::refuse(error),
-        };
-        self.perform(step, Some(msg.reply), ctx);
-    }
-}
-
-impl Handler<SetArchived> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: SetArchived, ctx: &mut Context<Self>) {
-        let step = match self.available() {
-            Ok(conversation) => conversation.archive(&msg.caller, msg.archived, now()),
-            Err(error) => Step::refuse(error),
-        };
-        self.perform(step, Some(msg.reply), ctx);
-    }
-}
-
-impl Handler<ParticipantPresence> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: ParticipantPresence, ctx: &mut Context<Self>) {
-        let effect = self
-            .conversation
-            .as_ref()
-            .and_then(|c| c.presence(&msg.participant, msg.online));
-        if let Some(effect) = effect {
-            self.apply(vec![effect], None, ctx);
-        }
-    }
-}
-
-impl Handler<StopSession> for ChatSession {
-    type Result = ();
-
-    fn handle(&mut self, _: StopSession, ctx: &mut Context<Self>) {
-        ctx.stop();
     }
 }

@@ -6,6 +6,7 @@ mod actor;
 mod commit;
 mod dispatched;
 mod load;
+mod requests;
 mod route;
 mod scheduled;
 mod start;
