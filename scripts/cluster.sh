@@ -45,15 +45,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-if [ -z "${DATABASE_URL:-}" ]; then
-  export DATABASE_URL="$PG_SERVER_URL/switchboard"
-  if ! psql "$PG_SERVER_URL/postgres" -Atqc "select 1 from pg_database where datname = 'switchboard'" | grep -q 1; then
-    psql "$PG_SERVER_URL/postgres" -qc 'CREATE DATABASE switchboard' >/dev/null
-  fi
-fi
-log "database: $DATABASE_URL"
-cargo build --release --bin switchboard
-SWITCHBOARD_BIN=${CARGO_TARGET_DIR:-target}/release/switchboard
+build_server
 ensure_nats
 log "NATS: $SWITCHBOARD_NATS_URL"
 

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use actix_web::rt::time::Instant;
+
 use actix_ws::{CloseCode, CloseReason};
 
 use crate::db::ownership;
@@ -30,7 +32,8 @@ pub async fn join(state: &AppState) -> Result<()> {
     state.sessions.serve().await?;
     let state = state.clone();
     actix::spawn(async move {
-        let mut ticks = actix_web::rt::time::interval(lease / 3);
+        let every = lease / 3;
+        let mut ticks = actix_web::rt::time::interval_at(Instant::now() + every, every);
         loop {
             ticks.tick().await;
             let name = node.clone();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::nats::{free_port, NatsServer};
 use common::process::{query_i64, query_text, ServerProcess, TestDatabase};
-use common::ws::{Chat, WsClient};
+use common::ws::{Chat, Server, WsClient};
 use serde_json::json;
 
 /// Short leases keep the failure tests short; the behaviour is the same at 10 s.
@@ -118,6 +118,12 @@ async fn a_visitor_and_a_specialist_on_different_nodes_talk_both_ways() {
     let heard = visitor.recv_type("message.new").await;
     assert_eq!(heard["message"]["id"], answer["id"]);
     assert_eq!(answer["seq"], sent["seq"].as_i64().unwrap() + 1);
+    // The node that started the session serves it; the others sent it what they got.
+    assert_eq!(metric(first, "switchboard_sessions_owned").await, 1.0);
+    for node in [second, third] {
+        assert_eq!(metric(node, "switchboard_sessions_owned").await, 0.0);
+        assert!(metric(node, "switchboard_node_messages_sent_total").await > 0.0);
+    }
 }
 
 #[actix_web::test]
@@ -297,6 +303,22 @@ async fn sigterm_hands_a_nodes_sessions_over_at_once() {
         started.elapsed()
     );
     assert_eq!(after["seq"], 2);
+}
+
+/// A metric of `node` without labels, as `/metrics` shows it now.
+async fn metric(node: &ServerProcess, name: &str) -> f64 {
+    let url = format!("{}/metrics", node.address());
+    let mut response = node
+        .client()
+        .get(url)
+        .send()
+        .await
+        .expect("/metrics answers");
+    let body = response.body().await.expect("the metrics");
+    let text = String::from_utf8_lossy(&body);
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 fn signal(node: &ServerProcess, signal: &str) {

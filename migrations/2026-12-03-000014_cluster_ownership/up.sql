@@ -15,11 +15,3 @@ CREATE TABLE cluster_nodes (
 ALTER TABLE chat_sessions
     ADD COLUMN owner_node  text,
     ADD COLUMN owner_epoch bigint NOT NULL DEFAULT 0;
-
--- Work that runs once per cluster (the dispatcher, the scheduler, the indexer, webhook
--- delivery), owned like a session: by a live node, fenced by its epoch.
-CREATE TABLE cluster_singletons (
-    name    text PRIMARY KEY,
-    node_id text NOT NULL,
-    epoch   bigint NOT NULL
-);

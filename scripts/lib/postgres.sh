@@ -1,5 +1,6 @@
-# Sourced by run.sh and test.sh: makes sure a Postgres server answers and the build has
-# what it links against. Sets PG_SERVER_URL (no database name) for the caller.
+# Sourced by run.sh, cluster.sh and test.sh: makes sure a Postgres server answers and the
+# build has what it links against. Sets PG_SERVER_URL (no database name) for the caller;
+# build_server also sets DATABASE_URL and SWITCHBOARD_BIN.
 #
 # Rule (SPEC section 8): use DATABASE_URL when it is set; otherwise use the Postgres at
 # 127.0.0.1:5432 when one answers; otherwise start a private cluster under var/postgres.
@@ -81,4 +82,19 @@ ensure_postgres() {
     start_private_cluster
     PG_SERVER_URL=postgres://postgres@127.0.0.1:$PRIVATE_PG_PORT
   fi
+}
+
+# The server's own database (DATABASE_URL, else `switchboard` on the server found or
+# started, created when missing) and the release build; sets SWITCHBOARD_BIN.
+build_server() {
+  if [ -z "${DATABASE_URL:-}" ]; then
+    export DATABASE_URL="$PG_SERVER_URL/switchboard"
+    if ! psql "$PG_SERVER_URL/postgres" -Atqc "select 1 from pg_database where datname = 'switchboard'" | grep -q 1; then
+      psql "$PG_SERVER_URL/postgres" -qc 'CREATE DATABASE switchboard' >/dev/null
+    fi
+  fi
+  log "database: $DATABASE_URL"
+  cargo build --release --bin switchboard
+  # shellcheck disable=SC2034 # read by the scripts that source this one
+  SWITCHBOARD_BIN=${CARGO_TARGET_DIR:-target}/release/switchboard
 }

@@ -15,11 +15,12 @@ pub enum Reply {
         connection: ConnectionHandle,
         reference: Option<String>,
     },
-    Channel(oneshot::Sender<Result<Answer, Error>>),
-    Forwarded {
-        /// The asking connection on the other node, which fan-out skips.
-        origin: Option<u64>,
+    /// An HTTP handler, or the node that forwarded the request, waiting for the answer.
+    Channel {
         answer: oneshot::Sender<Result<Answer, Error>>,
+        /// For a forwarded request, the asking connection on the other node, which
+        /// fan-out skips.
+        origin: Option<u64>,
     },
 }
 
@@ -33,15 +34,21 @@ impl Reply {
 
     /// A reply for an HTTP handler, and the receiver it awaits.
     pub fn channel() -> (Reply, oneshot::Receiver<Result<Answer, Error>>) {
-        let (sender, receiver) = oneshot::channel();
-        (Reply::Channel(sender), receiver)
+        Reply::forwarded(None)
+    }
+
+    /// A reply for a request another node forwarded from connection `origin`, and the
+    /// receiver its answer is sent back from.
+    pub fn forwarded(origin: Option<u64>) -> (Reply, oneshot::Receiver<Result<Answer, Error>>) {
+        let (answer, receiver) = oneshot::channel();
+        (Reply::Channel { answer, origin }, receiver)
     }
 
     /// The request's `ref`, to be copied into the reply frame.
     pub fn reference(&self) -> Option<String> {
         match self {
             Reply::Connection { reference, .. } => reference.clone(),
-            Reply::Channel(_) | Reply::Forwarded { .. } => None,
+            Reply::Channel { .. } => None,
         }
     }
 
@@ -49,8 +56,7 @@ impl Reply {
     pub fn connection_id(&self) -> Option<u64> {
         match self {
             Reply::Connection { connection, .. } => Some(connection.id),
-            Reply::Channel(_) => None,
-            Reply::Forwarded { origin, .. } => *origin,
+            Reply::Channel { origin, .. } => *origin,
         }
     }
 
@@ -73,7 +79,7 @@ impl Reply {
                     connection.send_frame(&frame);
                 }
             }
-            Reply::Channel(sender) | Reply::Forwarded { answer: sender, .. } => {
+            Reply::Channel { answer: sender, .. } => {
                 let _ = sender.send(Ok(answer));
             }
         }
@@ -86,7 +92,7 @@ impl Reply {
                 connection,
                 reference,
             } => connection.send_frame(&frame(reference)),
-            Reply::Channel(sender) | Reply::Forwarded { answer: sender, .. } => {
+            Reply::Channel { answer: sender, .. } => {
                 let _ = sender.send(Err(Error::internal("a WebSocket answer asked over HTTP")));
             }
         }
@@ -98,7 +104,7 @@ impl Reply {
                 connection,
                 reference,
             } => connection.send_frame(&Frame::error(reference, &error)),
-            Reply::Channel(sender) | Reply::Forwarded { answer: sender, .. } => {
+            Reply::Channel { answer: sender, .. } => {
                 let _ = sender.send(Err(error));
             }
         }

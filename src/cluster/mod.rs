@@ -18,10 +18,11 @@ use std::time::Duration;
 use async_nats::RequestErrorKind;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 
-/// A node's name: what it is called in logs, metrics and, later, in leases.
+/// A node's name: what it is called in logs, metrics and the ownership rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeId(String);
 
@@ -32,6 +33,10 @@ impl NodeId {
             "node-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -62,11 +67,16 @@ impl fmt::Display for NodeId {
 pub struct Cluster {
     pub node_id: NodeId,
     nats: Option<async_nats::Client>,
+    /// What is to be published, in order, to the one task that hands it to the client.
+    outgoing: Option<mpsc::Sender<(String, Bytes)>>,
     /// How long this node's leases run without renewal.
     pub lease: Duration,
     /// Messages this node sent to other nodes (commands, answers, events).
     pub sent: AtomicU64,
 }
+
+/// Frames waiting for the NATS client at most: a few seconds of a busy node's traffic.
+const PUBLISH_QUEUE: usize = 65_536;
 
 /// Why a request to another node got no answer.
 #[derive(Debug, PartialEq)]
@@ -102,12 +112,27 @@ impl Cluster {
                 Some(client)
             }
         };
+        let outgoing = nats.clone().map(|client| {
+            let (outgoing, mut queued) = mpsc::channel::<(String, Bytes)>(PUBLISH_QUEUE);
+            actix::spawn(async move {
+                while let Some((subject, payload)) = queued.recv().await {
+                    let _ = client.publish(subject, payload).await;
+                }
+            });
+            outgoing
+        });
         Ok(Cluster {
             node_id,
             nats,
+            outgoing,
             lease,
             sent: AtomicU64::new(0),
         })
+    }
+
+    /// This node's name when it is one of several; `None` for a node alone.
+    pub fn member(&self) -> Option<&NodeId> {
+        self.nats.as_ref().map(|_| &self.node_id)
     }
 
     /// Whether this node is one of several (NATS is configured).
@@ -140,14 +165,14 @@ impl Cluster {
         }
     }
 
-    /// Publishes to whoever listens on `subject`, if anyone; NATS may lose it.
+    /// Publishes to whoever listens on `subject`, if anyone, after everything published
+    /// before it: a peer's frames reach other nodes in the order they were sent. Never
+    /// waits; past the queue's bound (NATS away a long time) the frame is lost, as NATS
+    /// may lose it anyway.
     pub fn publish(&self, subject: String, payload: Bytes) {
-        if let Some(client) = &self.nats {
+        if let Some(outgoing) = &self.outgoing {
             self.sent.fetch_add(1, Ordering::Relaxed);
-            let client = client.clone();
-            // Publishing only queues the message in the client: this never waits on
-            // the network, and keeps the caller synchronous.
-            tokio::spawn(async move { client.publish(subject, payload).await });
+            let _ = outgoing.try_send((subject, payload));
         }
     }
 

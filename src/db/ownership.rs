@@ -1,26 +1,16 @@
 //! Who serves what when several nodes share the database (SPEC section 13): each node's
-//! lease on itself, each session's owner with its epoch, and the holders of the work
-//! done once per cluster. Postgres is the judge: a claim is one `UPDATE` that only a
-//! free, own or dead owner's row lets through, and the epoch it raises is the fencing
-//! token every later write for that session must show.
+//! lease on itself, and each session's owner with its epoch. Postgres is the judge: a
+//! claim is one `UPDATE` that only a free, own or dead owner's row lets through, and the
+//! epoch it raises is the fencing token every later write for that session must show.
 
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Uuid as SqlUuid};
 
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
-
-/// The condition under which node `$2` may claim what `owner` (a qualified column)
-/// names: nobody owns it, `$2` does, or its owner's lease has run out.
-fn claimable(owner: &str) -> String {
-    format!(
-        "({owner} IS NULL OR {owner} = $2 OR NOT EXISTS \
-         (SELECT 1 FROM cluster_nodes n WHERE n.node_id = {owner} AND n.lease_until > now()))"
-    )
-}
 
 /// Registers a starting node, or takes over a row it left behind (a restart under the
 /// same name): its lease runs from now.
@@ -50,8 +40,8 @@ pub fn renew(conn: &mut PgConnection, node: &str, lease: Duration) -> Result<boo
     Ok(renewed == 1)
 }
 
-/// Ends the node's lease now (a clean stop): its sessions and singletons can be
-/// claimed at once instead of after the lease.
+/// Ends the node's lease now (a clean stop): its sessions can be claimed at once
+/// instead of after the lease.
 pub fn release(conn: &mut PgConnection, node: &str) -> Result<()> {
     diesel::sql_query("UPDATE cluster_nodes SET lease_until = now() WHERE node_id = $1")
         .bind::<Text, _>(node)
@@ -112,75 +102,30 @@ struct Epoch {
 /// session. Waits for a commit in flight for the session (it holds the row), so what
 /// the new owner reads next includes it.
 pub fn claim_session(conn: &mut PgConnection, id: SessionId, node: &str) -> Result<Option<i64>> {
-    let query = format!(
-        "UPDATE chat_sessions SET owner_node = $2, owner_epoch = owner_epoch + 1 \
-         WHERE id = $1 AND {} RETURNING owner_epoch AS epoch",
-        claimable("chat_sessions.owner_node")
-    );
-    let claimed = diesel::sql_query(query)
-        .bind::<SqlUuid, _>(id.0)
-        .bind::<Text, _>(node)
-        .get_result::<Epoch>(conn)
-        .optional()?;
+    let claimed = diesel::sql_query(
+        "UPDATE chat_sessions s SET owner_node = $2, owner_epoch = owner_epoch + 1 \
+         WHERE id = $1 AND (s.owner_node IS NULL OR s.owner_node = $2 OR NOT EXISTS \
+             (SELECT 1 FROM cluster_nodes n \
+              WHERE n.node_id = s.owner_node AND n.lease_until > now())) \
+         RETURNING owner_epoch AS epoch",
+    )
+    .bind::<SqlUuid, _>(id.0)
+    .bind::<Text, _>(node)
+    .get_result::<Epoch>(conn)
+    .optional()?;
     Ok(claimed.map(|row| row.epoch))
 }
 
 /// Fails unless `epoch` is still the session's: its writer has not been replaced. Holds
 /// the row until the transaction ends, so no claim slips in before the commit.
 pub fn fence(conn: &mut PgConnection, id: SessionId, epoch: i64) -> Result<()> {
-    #[derive(QueryableByName)]
-    struct Held {
-        #[diesel(sql_type = Bool)]
-        #[allow(dead_code)]
-        held: bool,
-    }
     let held = diesel::sql_query(
-        "SELECT true AS held FROM chat_sessions WHERE id = $1 AND owner_epoch = $2 FOR SHARE",
+        "SELECT owner_epoch AS epoch FROM chat_sessions \
+         WHERE id = $1 AND owner_epoch = $2 FOR SHARE",
     )
     .bind::<SqlUuid, _>(id.0)
     .bind::<BigInt, _>(epoch)
-    .get_result::<Held>(conn)
-    .optional()?;
-    held.map(|_| ()).ok_or_else(Error::moved)
-}
-
-/// Makes `node` the holder of singleton `name` with a new epoch when it is free or
-/// already `node`'s; `None` while another live node holds it.
-pub fn claim_singleton(conn: &mut PgConnection, name: &str, node: &str) -> Result<Option<i64>> {
-    diesel::sql_query(
-        "INSERT INTO cluster_singletons (name, node_id, epoch) VALUES ($1, $2, 0) \
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind::<Text, _>(name)
-    .bind::<Text, _>(node)
-    .execute(conn)?;
-    let query = format!(
-        "UPDATE cluster_singletons SET node_id = $2, epoch = epoch + 1 \
-         WHERE name = $1 AND {} RETURNING epoch",
-        claimable("cluster_singletons.node_id")
-    );
-    let claimed = diesel::sql_query(query)
-        .bind::<Text, _>(name)
-        .bind::<Text, _>(node)
-        .get_result::<Epoch>(conn)
-        .optional()?;
-    Ok(claimed.map(|row| row.epoch))
-}
-
-/// Whether `node` still holds singleton `name` at `epoch`.
-pub fn holds_singleton(
-    conn: &mut PgConnection,
-    name: &str,
-    node: &str,
-    epoch: i64,
-) -> Result<bool> {
-    let held = diesel::sql_query(
-        "SELECT epoch FROM cluster_singletons WHERE name = $1 AND node_id = $2 AND epoch = $3",
-    )
-    .bind::<Text, _>(name)
-    .bind::<Text, _>(node)
-    .bind::<BigInt, _>(epoch)
     .get_result::<Epoch>(conn)
     .optional()?;
-    Ok(held.is_some())
+    held.map(|_| ()).ok_or_else(Error::moved)
 }

@@ -28,7 +28,7 @@ use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
 use crate::actors::messages::session::{Routed, StopSession};
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, NodeId};
 use crate::conversation::{
     fit_reply, Answer, Conversation, Decision, Effect, PageAnswer, Peers, Query, QueueNotice, Step,
     Stored, RESUME_LIMIT,
@@ -66,6 +66,8 @@ struct Directory {
     context: SessionContext,
     /// Set when this node stops: it serves no session any more.
     draining: AtomicBool,
+    /// The node each session served elsewhere was last found at (see `route`).
+    owners: Map<SessionId, String>,
 }
 
 impl Sessions {
@@ -74,6 +76,7 @@ impl Sessions {
             running: Map::default(),
             context,
             draining: AtomicBool::new(false),
+            owners: Map::default(),
         }))
     }
 
@@ -98,17 +101,16 @@ impl Sessions {
 
     /// The node new sessions are claimed for, in a cluster.
     pub fn claim_as(&self) -> Option<String> {
-        let cluster = &self.context().cluster;
-        cluster.is_clustered().then(|| cluster.node_id.to_string())
+        let node = self.context().cluster.member()?;
+        Some(node.as_str().to_owned())
+    }
+
+    pub(super) fn owners(&self) -> &Map<SessionId, String> {
+        &self.0.owners
     }
 
     pub(super) fn is_running(&self, id: SessionId) -> bool {
         self.0.running.contains_key(&id)
-    }
-
-    /// The session's actor here, started if it is not running.
-    pub(super) fn started(&self, id: SessionId) -> Addr<ChatSession> {
-        self.running(id, None).clone()
     }
 
     /// Sessions whose actor runs on this node.
@@ -155,10 +157,8 @@ impl Sessions {
         });
         // In a cluster only the node that created the session may start it from the
         // view: for another it may be someone else's.
-        let own = match &view.row.owner_node {
-            Some(owner) => *owner == self.context().cluster.node_id.to_string(),
-            None => !self.context().cluster.is_clustered(),
-        };
+        let own =
+            view.row.owner_node.as_deref() == self.context().cluster.member().map(NodeId::as_str);
         if view.row.last_seq == 0 && own {
             self.running(id, Some(view));
         }
@@ -172,7 +172,7 @@ impl Sessions {
 
     /// The running actor of session `id`, started first (with `view`, or to load the
     /// session itself) when there is none.
-    fn running(
+    pub(super) fn running(
         &self,
         id: SessionId,
         view: Option<SessionView>,
@@ -538,8 +538,7 @@ impl Actor for ChatSession {
         }
         let id = self.id;
         let db = self.context().db.clone();
-        let cluster = &self.context().cluster;
-        let claim = cluster.is_clustered().then(|| cluster.node_id.to_string());
+        let claim = self.sessions.claim_as();
         let restore = async move {
             db.run(move |conn| load::restore(conn, id, claim.as_deref()))
                 .await

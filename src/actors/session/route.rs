@@ -4,6 +4,10 @@
 //! nobody owns, or whose owner's lease has run out, is claimed here and its actor
 //! restored as after a restart. A node that cannot be reached is asked again until its
 //! lease runs out, so a dead node's sessions are served again within the lease.
+//!
+//! The owner a session was last found at is remembered, so a conversation between
+//! nodes reads Postgres once, not at every message; an owner that moved, died or
+//! stopped answering is forgotten and looked up again.
 
 use std::time::{Duration, Instant};
 
@@ -20,13 +24,16 @@ use crate::actors::reply::Reply;
 use crate::cluster::Unanswered;
 use crate::db::ownership::{self, Owner};
 use crate::domain::SessionId;
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// How long a message waits for its session to be served somewhere, past the lease.
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Past its lease, how long a node's answer is still waited for: a commit under load.
 const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
+/// Remote owners remembered at most; past it they are all looked up again.
+const OWNERS_REMEMBERED: usize = 100_000;
 
 impl Sessions {
     /// Sends `msg` to the node serving session `id`, or serves the session here.
@@ -65,11 +72,13 @@ impl Sessions {
             };
             // An owner that does not answer before its lease runs out (paused, cut
             // off) is not waited for any longer: then the session can be claimed.
-            let patience = Duration::from_secs_f64(lease_left.max(0.0)) + ANSWER_MARGIN;
+            let patience = lease_left + ANSWER_MARGIN;
             let subject = session_subject(&node);
             let asked = cluster.request(subject, payload.clone(), patience).await;
             match asked.map(|bytes| serde_json::from_slice::<FromSession>(&bytes)) {
-                Ok(Ok(FromSession::Moved)) | Err(Unanswered::NoResponder | Unanswered::Failed) => {}
+                Ok(Ok(FromSession::Moved)) | Err(Unanswered::NoResponder | Unanswered::Failed) => {
+                    self.owners().remove(&id);
+                }
                 Ok(Ok(answer)) => return Some(answer),
                 Ok(Err(e)) => return Some(FromSession::failed(Error::internal(e))),
             }
@@ -81,17 +90,36 @@ impl Sessions {
         }
     }
 
-    /// The live node other than this one that serves session `id`, with the seconds its
-    /// lease still runs; `None` when this node may serve it.
-    async fn owner(&self, id: SessionId) -> crate::error::Result<Option<(String, f64)>> {
+    /// The node other than this one that serves session `id`, remembered or looked up,
+    /// with how long its lease may still run; `None` when this node may serve it.
+    async fn owner(&self, id: SessionId) -> Result<Option<(String, Duration)>> {
+        if let Some(node) = self.owners().get(&id) {
+            // A remembered owner has renewed since: its lease runs a whole lease at most.
+            return Ok(Some((node.clone(), self.context().cluster.lease)));
+        }
+        let found = self.owner_in_db(id).await?;
+        if let Some((node, _)) = &found {
+            if self.owners().len() >= OWNERS_REMEMBERED {
+                self.owners().clear();
+            }
+            self.owners().insert(id, node.clone());
+        }
+        Ok(found)
+    }
+
+    /// What Postgres says now: the live node other than this one that serves session
+    /// `id`, with how long its lease still runs.
+    async fn owner_in_db(&self, id: SessionId) -> Result<Option<(String, Duration)>> {
         let owner = self
             .context()
             .db
             .run(move |conn| ownership::owner(conn, id))
             .await?;
-        let me = self.context().cluster.node_id.to_string();
+        let me = self.context().cluster.node_id.as_str();
         Ok(match owner {
-            Owner::Node { node, lease_left } if node != me => Some((node, lease_left)),
+            Owner::Node { node, lease_left } if node != me => {
+                Some((node, Duration::from_secs_f64(lease_left)))
+            }
             Owner::Missing | Owner::Free | Owner::Node { .. } => None,
         })
     }
@@ -99,13 +127,14 @@ impl Sessions {
     /// Hands a message to the session's actor here, started (and claiming the session)
     /// if it is not running.
     fn deliver_here(&self, id: SessionId, message: ToSession, outcome: Outcome) {
-        deliver(&self.started(id), message, outcome);
+        self.owners().remove(&id);
+        deliver(&self.running(id, None), message, outcome);
     }
 
     /// Serves what other nodes forward to this node's sessions.
     pub async fn serve(&self) -> crate::error::Result<()> {
         let cluster = self.context().cluster.clone();
-        let subject = session_subject(&cluster.node_id.to_string());
+        let subject = session_subject(cluster.node_id.as_str());
         let sessions = self.clone();
         cluster
             .serve(subject, move |payload| {
@@ -124,11 +153,13 @@ impl Sessions {
             Err(e) => return FromSession::failed(Error::internal(e)),
         };
         let id = forward.session;
-        if self.draining() || !self.is_running(id) && !matches!(self.owner(id).await, Ok(None)) {
+        if self.draining()
+            || !self.is_running(id) && !matches!(self.owner_in_db(id).await, Ok(None))
+        {
             return FromSession::Moved;
         }
         let (outcome, answered) = outcome_here(forward.wants, forward.origin);
-        deliver(&self.started(id), forward.message, outcome);
+        self.deliver_here(id, forward.message, outcome);
         match answered.await {
             FromSession::Answered(answer)
                 if answer.as_ref().as_ref().is_err_and(Error::is_moved) =>
@@ -150,11 +181,11 @@ fn outcome_here(
     wants: Wants,
     origin: Option<u64>,
 ) -> (Outcome, impl std::future::Future<Output = FromSession>) {
-    let (answer, answered) = oneshot::channel();
+    let (reply, answered) = Reply::forwarded(origin);
     let (done, settled) = oneshot::channel();
     let outcome = match wants {
         Wants::Nothing => Outcome::Nothing,
-        Wants::Answer => Outcome::Reply(Reply::Forwarded { origin, answer }),
+        Wants::Answer => Outcome::Reply(reply),
         Wants::Done => Outcome::Done(done),
     };
     let answer = async move {
@@ -201,78 +232,79 @@ impl Outcome {
     }
 }
 
-/// Turns a message back into the actor's own and sends it.
+/// Turns a message back into the actor's own, with its outcome, and sends it.
 fn deliver(session: &Addr<ChatSession>, message: ToSession, outcome: Outcome) {
-    let reply = match outcome {
-        Outcome::Reply(reply) => Some(reply),
-        Outcome::Nothing => None,
-        Outcome::Done(done) => {
-            if let ToSession::DeliverScheduled { id } = message {
-                session.do_send(DeliverScheduled { id, done });
-            }
-            return;
-        }
-    };
-    match message {
-        ToSession::Command {
+    match (message, outcome) {
+        (
+            ToSession::Command {
+                caller,
+                name,
+                command,
+            },
+            Outcome::Reply(reply),
+        ) => session.do_send(Command {
             caller,
             name,
+            reply,
             command,
-        } => {
-            if let Some(reply) = reply {
-                session.do_send(Command {
-                    caller,
-                    name,
-                    reply,
-                    command,
-                });
-            }
-        }
-        ToSession::SetTags { caller, tags } => {
-            if let Some(reply) = reply {
-                session.do_send(SetTags {
-                    caller,
-                    tags,
-                    reply,
-                });
-            }
-        }
-        ToSession::SetArchived { caller, archived } => {
-            if let Some(reply) = reply {
-                session.do_send(SetArchived {
-                    caller,
-                    archived,
-                    reply,
-                });
-            }
-        }
-        ToSession::Presence {
-            participant,
-            online,
-        } => session.do_send(ParticipantPresence {
-            participant,
-            online,
         }),
-        ToSession::PresentOffer {
-            offer_id,
-            specialist,
-            expires_at,
-        } => session.do_send(PresentOffer {
-            offer_id,
-            specialist,
-            expires_at,
-        }),
-        ToSession::Assign {
-            specialist,
-            specialist_name,
-        } => session.do_send(Assign {
-            specialist,
-            specialist_name,
+        (ToSession::SetTags { caller, tags }, Outcome::Reply(reply)) => session.do_send(SetTags {
+            caller,
+            tags,
             reply,
         }),
-        ToSession::Abandon => session.do_send(Abandon),
-        ToSession::ReturnToQueue { specialist } => session.do_send(ReturnToQueue { specialist }),
-        // Only sent with a `Done` outcome, handled above.
-        ToSession::DeliverScheduled { .. } => {}
+        (ToSession::SetArchived { caller, archived }, Outcome::Reply(reply)) => {
+            session.do_send(SetArchived {
+                caller,
+                archived,
+                reply,
+            })
+        }
+        (
+            ToSession::Presence {
+                participant,
+                online,
+            },
+            _,
+        ) => session.do_send(ParticipantPresence {
+            participant,
+            online,
+        }),
+        (
+            ToSession::PresentOffer {
+                offer_id,
+                specialist,
+                expires_at,
+            },
+            _,
+        ) => session.do_send(PresentOffer {
+            offer_id,
+            specialist,
+            expires_at,
+        }),
+        (
+            ToSession::Assign {
+                specialist,
+                specialist_name,
+            },
+            outcome,
+        ) => session.do_send(Assign {
+            specialist,
+            specialist_name,
+            reply: match outcome {
+                Outcome::Reply(reply) => Some(reply),
+                Outcome::Nothing | Outcome::Done(_) => None,
+            },
+        }),
+        (ToSession::Abandon, _) => session.do_send(Abandon),
+        (ToSession::ReturnToQueue { specialist }, _) => {
+            session.do_send(ReturnToQueue { specialist })
+        }
+        (ToSession::DeliverScheduled { id }, Outcome::Done(done)) => {
+            session.do_send(DeliverScheduled { id, done })
+        }
+        // A request without the reply it was split from: `Routed::split` makes none.
+        (ToSession::Command { .. } | ToSession::SetTags { .. }, _)
+        | (ToSession::SetArchived { .. } | ToSession::DeliverScheduled { .. }, _) => {}
     }
 }
