@@ -5,16 +5,32 @@
 //! (their commits would be refused by the epoch anyway), closes its clients' sockets so
 //! they resume on a node that serves them, and registers afresh. On a clean stop it
 //! gives everything up at once, so no one waits for its lease.
+//!
+//! At each renewal it also takes the dispatcher's role when nobody alive holds it, so
+//! exactly one node runs the queue (see `actors::dispatcher::remote`); a node that
+//! stops cleanly says the role is free, and the others take it at once.
 
 use std::time::Duration;
 
 use actix_web::rt::time::Instant;
+use bytes::Bytes;
+use bytestring::ByteString;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use actix_ws::{CloseCode, CloseReason};
 
+use crate::actors::dispatcher::{self, HELLO, SNAPSHOTS};
+use crate::actors::messages::dispatcher::{Follow, Lead, NodesAlive, Restored, SnapshotArrived};
 use crate::db::ownership;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::state::AppState;
+
+/// The role of the node running the dispatcher.
+const DISPATCHER: &str = "dispatcher";
+/// Said by a node that stops while running the dispatcher: take the role now.
+const VACANT: &str = "sb.dispatcher.vacant";
 
 /// Joins the cluster, if this node is in one: registers, starts renewing, serves.
 pub async fn join(state: &AppState) -> Result<()> {
@@ -30,12 +46,32 @@ pub async fn join(state: &AppState) -> Result<()> {
         .run(move |conn| ownership::register(conn, &name, lease))
         .await?;
     state.sessions.serve().await?;
+    listen(state).await;
+    let (wake, mut vacancies) = mpsc::channel(1);
+    if let Some(mut vacant) = cluster.subscribe(VACANT.into()).await {
+        actix::spawn(async move {
+            while vacant.next().await.is_some() {
+                let _ = wake.try_send(());
+            }
+        });
+    }
     let state = state.clone();
     actix::spawn(async move {
+        let mut role = DispatcherRole::default();
+        role.hold(&state).await;
         let every = lease / 3;
         let mut ticks = actix_web::rt::time::interval_at(Instant::now() + every, every);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = vacancies.recv() => {
+                    role.hold(&state).await;
+                    continue;
+                }
+            }
+            if state.sessions.draining() {
+                return;
+            }
             let name = node.clone();
             let renewed = state
                 .db
@@ -46,9 +82,97 @@ pub async fn join(state: &AppState) -> Result<()> {
                 Ok(false) => lost(&state, &node, lease).await,
                 Err(error) => log::warn!("node {node}: lease not renewed: {}", error.message),
             }
+            role.hold(&state).await;
         }
     });
     Ok(())
+}
+
+/// What other nodes' dispatcher sends to every node: a queue snapshot for the consoles
+/// watching here, or, from a new dispatcher, the question who is online here.
+async fn listen(state: &AppState) {
+    let cluster = &state.cluster;
+    if let Some(mut snapshots) = cluster.subscribe(SNAPSHOTS.into()).await {
+        let dispatcher = state.dispatcher.clone();
+        actix::spawn(async move {
+            while let Some(snapshot) = snapshots.next().await {
+                if let Ok(text) = ByteString::try_from(snapshot.payload) {
+                    dispatcher.do_send(SnapshotArrived(text));
+                }
+            }
+        });
+    }
+    if let Some(mut hellos) = cluster.subscribe(HELLO.into()).await {
+        let specialists = state.specialists.clone();
+        actix::spawn(async move {
+            while hellos.next().await.is_some() {
+                specialists.republish_all();
+            }
+        });
+    }
+}
+
+/// The dispatcher's role as this node holds it: the task serving it to the other
+/// nodes while it does.
+#[derive(Default)]
+struct DispatcherRole {
+    serving: Option<JoinHandle<()>>,
+}
+
+impl DispatcherRole {
+    /// Takes the role if it is free, keeps it, or lets it go if another node took it.
+    async fn hold(&mut self, state: &AppState) {
+        if state.sessions.draining() {
+            return;
+        }
+        let node = state.cluster.node_id.to_string();
+        let held = state
+            .db
+            .run(move |conn| ownership::take_role(conn, DISPATCHER, &node))
+            .await;
+        let result = match (held, self.serving.is_some()) {
+            (Ok(true), false) => self.lead(state).await,
+            (Ok(true), true) => self.count_nodes(state).await,
+            (Ok(false), true) => {
+                self.follow(state).await;
+                Ok(())
+            }
+            (Ok(false), false) => Ok(()),
+            (Err(error), _) => Err(error),
+        };
+        if let Err(error) = result {
+            log::warn!("the dispatcher's role: {}", error.message);
+        }
+    }
+
+    /// Starts the dispatcher here from what Postgres holds, then serves it: what other
+    /// nodes sent meanwhile found no dispatcher and is sent again, so none is lost.
+    async fn lead(&mut self, state: &AppState) -> Result<()> {
+        let restored = state.db.run(Restored::load).await?;
+        state
+            .dispatcher
+            .send(Lead(restored))
+            .await
+            .map_err(Error::internal)?;
+        self.serving = Some(dispatcher::serve(&state.cluster, state.dispatcher.clone()).await?);
+        state.cluster.publish(HELLO.into(), Bytes::new());
+        state.specialists.republish_all();
+        Ok(())
+    }
+
+    async fn follow(&mut self, state: &AppState) {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
+        let _ = state.dispatcher.send(Follow).await;
+    }
+
+    /// Tells the dispatcher which nodes are alive: consoles on a dead one are gone.
+    async fn count_nodes(&self, state: &AppState) -> Result<()> {
+        let alive = state.db.run(ownership::live_nodes).await?;
+        state.dispatcher.do_send(NodesAlive(alive));
+        Ok(())
+    }
 }
 
 /// The lease ran out before it was renewed: what this node served may be served
@@ -78,6 +202,8 @@ pub async fn leave(state: &AppState) {
         return;
     }
     state.sessions.drain();
+    let leading = cluster.runs_dispatcher();
+    let _ = state.dispatcher.send(Follow).await;
     let node = cluster.node_id.to_string();
     if let Err(error) = state
         .db
@@ -85,6 +211,9 @@ pub async fn leave(state: &AppState) {
         .await
     {
         log::warn!("could not end this node's lease: {}", error.message);
+    }
+    if leading {
+        cluster.publish(VACANT.into(), Bytes::new());
     }
     state.sessions.stop_all();
 }

@@ -12,7 +12,8 @@ use actix::dev::channel;
 use actix::{Addr, Arbiter, Context};
 
 use crate::actors::connections::Connections;
-use crate::actors::dispatcher::{Dispatcher, DispatcherContext, Restored};
+use crate::actors::dispatcher::{Dispatcher, DispatcherContext};
+use crate::actors::messages::dispatcher::Restored;
 use crate::actors::persistence::Persistence;
 use crate::actors::scheduler::Scheduler;
 use crate::actors::session::{SessionContext, Sessions};
@@ -111,6 +112,7 @@ impl Application {
                 dispatcher.clone(),
                 sessions.clone(),
                 config.specialist_grace(),
+                cluster.node_id.to_string(),
             ),
             dispatcher,
             connections,
@@ -126,8 +128,13 @@ impl Application {
         crate::attachments::sweep::UnsentUploadSweep::start(state.db.clone(), &config);
         Context::with_receiver(scheduler_receiver)
             .run(Scheduler::new(state.db.clone(), state.sessions.clone()));
-        let restored = state.db.run(Restored::load).await?;
+        // In a cluster the node that takes the dispatcher's role loads the queue then.
+        let restored = match state.cluster.is_clustered() {
+            true => Restored::default(),
+            false => state.db.run(Restored::load).await?,
+        };
         let dispatcher_context = DispatcherContext {
+            cluster: state.cluster.clone(),
             connections: state.connections.clone(),
             persistence: state.persistence.clone(),
             sessions: state.sessions.clone(),

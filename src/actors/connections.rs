@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::{Message, Recipient};
 use actix_ws::CloseReason;
@@ -18,7 +18,7 @@ use dashmap::DashMap;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Unanswered};
 use crate::domain::ParticipantType;
 pub use crate::domain::Peer;
 use crate::protocol::Frame;
@@ -120,6 +120,9 @@ fn next_connection_id() -> u64 {
     base | NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// How long the other nodes are given to say whether a peer is connected to them.
+const PRESENCE_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Maps keyed by server-made ids (connections, running actors): a fast hasher is safe.
 pub type Map<K, V> = DashMap<K, V, foldhash::fast::RandomState>;
 
@@ -198,7 +201,9 @@ impl Connections {
                 return;
             };
             while let Some(frame) = frames.next().await {
-                if let Some((skip, text)) = unwrap_frame(frame.payload) {
+                if let Some(asking) = frame.reply {
+                    cluster.acknowledge(asking.to_string());
+                } else if let Some((skip, text)) = unwrap_frame(frame.payload) {
                     connections.send_here(peer, &text, skip);
                 }
             }
@@ -236,6 +241,21 @@ impl Connections {
         self.connections
             .get(&peer)
             .is_some_and(|list| !list.is_empty())
+    }
+
+    /// Whether `peer` has a connection on any node. A node that cannot tell counts
+    /// as one that has it: nobody is given up on for a broker's hiccup.
+    pub async fn is_connected_anywhere(&self, peer: Peer) -> bool {
+        if self.is_connected(peer) {
+            return true;
+        }
+        let Some(cluster) = &self.cluster else {
+            return false;
+        };
+        let asked = cluster
+            .request(peer_subject(peer), Bytes::new(), PRESENCE_PATIENCE)
+            .await;
+        asked != Err(Unanswered::NoResponder)
     }
 
     pub fn disconnected_since(&self, peer: Peer) -> Option<Instant> {

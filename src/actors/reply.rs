@@ -1,7 +1,9 @@
 //! Where the answer to a request goes: the WebSocket connection that asked (as a frame
 //! with its `ref`), an HTTP handler waiting on a channel (as an [`Answer`]), or another
-//! node that forwarded the request (as an [`Answer`] it sends back to its asker).
+//! node that forwarded the request (as an [`Answer`] it sends back to its asker, or, for
+//! a request to the dispatcher, as the frame its asking connection gets).
 
+use bytestring::ByteString;
 use tokio::sync::oneshot;
 
 use super::connections::ConnectionHandle;
@@ -20,6 +22,13 @@ pub enum Reply {
         answer: oneshot::Sender<Result<Answer, Error>>,
         /// For a forwarded request, the asking connection on the other node, which
         /// fan-out skips.
+        origin: Option<u64>,
+    },
+    /// A WebSocket request another node forwarded to the dispatcher: the reply frame's
+    /// text goes back to that node for the asking connection `origin`.
+    Relay {
+        frame: oneshot::Sender<ByteString>,
+        reference: Option<String>,
         origin: Option<u64>,
     },
 }
@@ -44,10 +53,27 @@ impl Reply {
         (Reply::Channel { answer, origin }, receiver)
     }
 
+    /// A reply for a WebSocket request `reference` of connection `origin` on another
+    /// node, and the receiver the reply frame's text is sent back from.
+    pub fn relay(
+        reference: Option<String>,
+        origin: Option<u64>,
+    ) -> (Reply, oneshot::Receiver<ByteString>) {
+        let (frame, receiver) = oneshot::channel();
+        let reply = Reply::Relay {
+            frame,
+            reference,
+            origin,
+        };
+        (reply, receiver)
+    }
+
     /// The request's `ref`, to be copied into the reply frame.
     pub fn reference(&self) -> Option<String> {
         match self {
-            Reply::Connection { reference, .. } => reference.clone(),
+            Reply::Connection { reference, .. } | Reply::Relay { reference, .. } => {
+                reference.clone()
+            }
             Reply::Channel { .. } => None,
         }
     }
@@ -56,7 +82,20 @@ impl Reply {
     pub fn connection_id(&self) -> Option<u64> {
         match self {
             Reply::Connection { connection, .. } => Some(connection.id),
-            Reply::Channel { origin, .. } => *origin,
+            Reply::Channel { origin, .. } | Reply::Relay { origin, .. } => *origin,
+        }
+    }
+
+    /// Gives the asking connection the reply frame another node sent back for it.
+    pub fn relayed(self, text: ByteString) {
+        match self {
+            Reply::Connection { connection, .. } => connection.send(text),
+            Reply::Channel { answer: sender, .. } => {
+                let _ = sender.send(Err(Error::internal("a WebSocket answer asked over HTTP")));
+            }
+            Reply::Relay { frame, .. } => {
+                let _ = frame.send(text);
+            }
         }
     }
 
@@ -82,6 +121,13 @@ impl Reply {
             Reply::Channel { answer: sender, .. } => {
                 let _ = sender.send(Ok(answer));
             }
+            Reply::Relay {
+                frame, reference, ..
+            } => {
+                if let Some(reply) = answer.into_frame(session, reference) {
+                    let _ = frame.send(reply.to_text());
+                }
+            }
         }
     }
 
@@ -95,6 +141,13 @@ impl Reply {
             Reply::Channel { answer: sender, .. } => {
                 let _ = sender.send(Err(Error::internal("a WebSocket answer asked over HTTP")));
             }
+            Reply::Relay {
+                frame: sender,
+                reference,
+                ..
+            } => {
+                let _ = sender.send(frame(reference).to_text());
+            }
         }
     }
 
@@ -106,6 +159,11 @@ impl Reply {
             } => connection.send_frame(&Frame::error(reference, &error)),
             Reply::Channel { answer: sender, .. } => {
                 let _ = sender.send(Err(error));
+            }
+            Reply::Relay {
+                frame, reference, ..
+            } => {
+                let _ = frame.send(Frame::error(reference, &error).to_text());
             }
         }
     }

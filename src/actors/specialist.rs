@@ -14,10 +14,11 @@ use super::dispatcher::Dispatcher;
 use super::messages::dispatcher::{OpenSessionsOf, SetAvailability, SpecialistGone};
 use super::messages::session::ParticipantPresence;
 use super::messages::specialist::{
-    ConsoleConnected, ConsoleDisconnected, GetStatus, ProfileChanged, SetStatus,
+    ConsoleConnected, ConsoleDisconnected, GetStatus, ProfileChanged, Republish, SetStatus,
 };
 use super::session::Sessions;
 use crate::domain::{ParticipantType, SpecialistId};
+use crate::error::Error;
 use crate::protocol::objects::Participant;
 use crate::protocol::Frame;
 use crate::routing::{SpecialistState, Status};
@@ -32,16 +33,32 @@ struct Directory {
     sessions: Sessions,
     /// How long a specialist stays online without a console.
     grace: Duration,
+    /// This node, which the dispatcher counts consoles by.
+    node: String,
 }
 
 impl Specialists {
-    pub fn new(dispatcher: Addr<Dispatcher>, sessions: Sessions, grace: Duration) -> Self {
+    pub fn new(
+        dispatcher: Addr<Dispatcher>,
+        sessions: Sessions,
+        grace: Duration,
+        node: String,
+    ) -> Self {
         Specialists(Arc::new(Directory {
             running: Map::default(),
             dispatcher,
             sessions,
             grace,
+            node,
         }))
+    }
+
+    /// Has every specialist with a console here tell the dispatcher again (a new
+    /// dispatcher knows nobody).
+    pub fn republish_all(&self) {
+        for specialist in self.0.running.iter() {
+            specialist.do_send(Republish);
+        }
     }
 
     /// The specialist's actor, started with `profile` if it is not running.
@@ -89,6 +106,7 @@ impl Specialist {
         self.dispatcher().do_send(SetAvailability {
             profile: self.profile.clone(),
             status: self.status,
+            node: self.specialists.0.node.clone(),
         });
     }
 
@@ -103,7 +121,8 @@ impl Specialist {
         let open = self.dispatcher().send(OpenSessionsOf(self.id()));
         ctx.spawn(
             async move {
-                for session in open.await.unwrap_or_default() {
+                let open = open.await.map_err(Error::internal).and_then(|open| open);
+                for session in open.unwrap_or_default() {
                     sessions.tell(
                         session,
                         ParticipantPresence {
@@ -164,7 +183,10 @@ impl Handler<ConsoleDisconnected> for Specialist {
                 this.id()
             );
             this.status = Status::Offline;
-            this.dispatcher().do_send(SpecialistGone(this.id()));
+            this.dispatcher().do_send(SpecialistGone {
+                id: this.id(),
+                node: Some(this.specialists.0.node.clone()),
+            });
             ctx.stop();
         }));
     }
@@ -197,5 +219,13 @@ impl Handler<GetStatus> for Specialist {
 
     fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.status)
+    }
+}
+
+impl Handler<Republish> for Specialist {
+    type Result = ();
+
+    fn handle(&mut self, _: Republish, _: &mut Context<Self>) {
+        self.publish();
     }
 }

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::RequestErrorKind;
@@ -73,6 +73,9 @@ pub struct Cluster {
     pub lease: Duration,
     /// Messages this node sent to other nodes (commands, answers, events).
     pub sent: AtomicU64,
+    /// Whether the dispatcher runs here: always on a single node; in a cluster, on
+    /// the node holding its role.
+    dispatching: AtomicBool,
 }
 
 /// Frames waiting for the NATS client at most: a few seconds of a busy node's traffic.
@@ -123,10 +126,11 @@ impl Cluster {
         });
         Ok(Cluster {
             node_id,
-            nats,
             outgoing,
             lease,
             sent: AtomicU64::new(0),
+            dispatching: AtomicBool::new(nats.is_none()),
+            nats,
         })
     }
 
@@ -136,6 +140,14 @@ impl Cluster {
     }
 
     /// Whether this node is one of several (NATS is configured).
+    pub fn runs_dispatcher(&self) -> bool {
+        self.dispatching.load(Ordering::Acquire)
+    }
+
+    pub fn set_dispatching(&self, dispatching: bool) {
+        self.dispatching.store(dispatching, Ordering::Release);
+    }
+
     pub fn is_clustered(&self) -> bool {
         self.nats.is_some()
     }
@@ -183,20 +195,26 @@ impl Cluster {
     }
 
     /// Answers every request on `subject` with `answer`'s reply, each in a task of its
-    /// own so a slow answer holds up no other.
-    pub async fn serve<F, Fut>(&self, subject: String, answer: F) -> Result<()>
+    /// own so a slow answer holds up no other, until the returned task is aborted.
+    /// Subscribers of one subject form a queue group: should two nodes serve it for a
+    /// moment (a role changing hands), each request is still served once.
+    pub async fn serve<F, Fut>(
+        &self,
+        subject: String,
+        answer: F,
+    ) -> Result<tokio::task::JoinHandle<()>>
     where
         F: Fn(Bytes) -> Fut + 'static,
         Fut: Future<Output = Bytes> + 'static,
     {
         let Some(client) = self.nats.clone() else {
-            return Ok(());
+            return Ok(actix::spawn(async {}));
         };
         let mut requests = client
-            .subscribe(subject.clone())
+            .queue_subscribe(subject.clone(), subject.clone())
             .await
             .map_err(|e| Error::internal(format!("NATS subscription {subject}: {e}")))?;
-        actix::spawn(async move {
+        Ok(actix::spawn(async move {
             while let Some(request) = requests.next().await {
                 let Some(reply_to) = request.reply else {
                     continue;
@@ -207,8 +225,12 @@ impl Cluster {
                     let _ = client.publish(reply_to, answered.await).await;
                 });
             }
-        });
-        Ok(())
+        }))
+    }
+
+    /// Answers a request that needs no more than an answer: "here".
+    pub fn acknowledge(&self, reply_to: String) {
+        self.publish(reply_to, Bytes::new());
     }
 }
 

@@ -154,7 +154,7 @@ pub enum QueueNotice {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Settlement {
     /// Assigned after waiting this long in the queue.
     Assigned { waited_secs: f64 },

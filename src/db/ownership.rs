@@ -129,3 +129,41 @@ pub fn fence(conn: &mut PgConnection, id: SessionId, epoch: i64) -> Result<()> {
     .optional()?;
     held.map(|_| ()).ok_or_else(Error::moved)
 }
+
+#[derive(QueryableByName)]
+struct Holder {
+    #[diesel(sql_type = Text)]
+    node_id: String,
+}
+
+/// Takes `role` for `node` when nobody holds it or its holder's lease has run out, and
+/// says whether `node` holds it now. A role lives as long as its node's lease, so the
+/// node's renewal renews it too.
+pub fn take_role(conn: &mut PgConnection, role: &str, node: &str) -> Result<bool> {
+    let holder = diesel::sql_query(
+        "INSERT INTO cluster_roles AS r (role, node_id) VALUES ($1, $2) \
+         ON CONFLICT (role) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = r.epoch + 1 \
+         WHERE r.node_id <> EXCLUDED.node_id AND NOT EXISTS \
+             (SELECT 1 FROM cluster_nodes n \
+              WHERE n.node_id = r.node_id AND n.lease_until > now()) \
+         RETURNING node_id",
+    )
+    .bind::<Text, _>(role)
+    .bind::<Text, _>(node)
+    .get_result::<Holder>(conn)
+    .optional()?;
+    if holder.is_some() {
+        return Ok(true);
+    }
+    let holder = diesel::sql_query("SELECT node_id FROM cluster_roles WHERE role = $1")
+        .bind::<Text, _>(role)
+        .get_result::<Holder>(conn)?;
+    Ok(holder.node_id == node)
+}
+
+/// The nodes whose lease runs now.
+pub fn live_nodes(conn: &mut PgConnection) -> Result<Vec<String>> {
+    let rows = diesel::sql_query("SELECT node_id FROM cluster_nodes WHERE lease_until > now()")
+        .load::<Holder>(conn)?;
+    Ok(rows.into_iter().map(|row| row.node_id).collect())
+}

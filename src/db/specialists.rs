@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::specialists;
-use crate::domain::{Role, SpecialistId};
+use super::schema::{chat_sessions, specialists};
+use crate::domain::{Role, SessionId, SessionStatus, SpecialistId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = specialists)]
@@ -89,4 +89,26 @@ pub fn update(
         .returning(Specialist::as_returning())
         .get_result(conn)
         .optional()
+}
+
+/// Whether `specialist` has a free chat slot for `session`, counted from what is stored,
+/// with their row locked until the transaction ends: two nodes assigning to the same
+/// specialist at once take turns, and the second sees the first's chat.
+pub fn has_free_slot(
+    conn: &mut PgConnection,
+    specialist: SpecialistId,
+    session: SessionId,
+) -> QueryResult<bool> {
+    let max: i32 = specialists::table
+        .find(specialist)
+        .select(specialists::max_concurrent_chats)
+        .for_update()
+        .get_result(conn)?;
+    let open: i64 = chat_sessions::table
+        .filter(chat_sessions::specialist_id.eq(specialist))
+        .filter(chat_sessions::status.eq(SessionStatus::Active))
+        .filter(chat_sessions::id.ne(session))
+        .count()
+        .get_result(conn)?;
+    Ok(open < i64::from(max))
 }

@@ -75,10 +75,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     body.push_str(&format!(
         "# TYPE switchboard_node_info gauge\nswitchboard_node_info{{node_id=\"{}\"}} 1\n\
          # TYPE switchboard_sessions_owned gauge\nswitchboard_sessions_owned {}\n\
+         # TYPE switchboard_dispatcher_running gauge\nswitchboard_dispatcher_running {}\n\
          # TYPE switchboard_node_messages_sent_total counter\n\
          switchboard_node_messages_sent_total {}\n",
         cluster.node_id,
         state.sessions.running_count(),
+        u8::from(cluster.runs_dispatcher()),
         cluster.sent.load(std::sync::atomic::Ordering::Relaxed),
     ));
     HttpResponse::Ok()

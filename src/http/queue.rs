@@ -55,7 +55,7 @@ async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
         .dispatcher
         .send(GetQueue { shown })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::internal)??;
     let mut waiting = summary.waiting;
     if is_bot {
         for entry in &mut waiting {

@@ -205,7 +205,7 @@ async fn change(
     if disabled {
         // No more offers, and their chats go back to the queue now, as when a console
         // has been gone past the grace period.
-        state.dispatcher.do_send(SpecialistGone(id));
+        state.dispatcher.do_send(SpecialistGone { id, node: None });
     }
     // A console that is open routes with the new skills and capacity at once.
     if let Some(actor) = state.specialists.get(id) {

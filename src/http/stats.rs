@@ -69,7 +69,7 @@ async fn stats(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
         .dispatcher
         .send(CountSpecialists)
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::internal)??;
     let enabled = usize::try_from(figures.specialists_enabled).unwrap_or_default();
     Ok(HttpResponse::Ok().json(Stats {
         waiting: figures.waiting,

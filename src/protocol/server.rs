@@ -2,7 +2,7 @@
 //! connection that should see it.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::SpecialistStatus;
 use super::objects::{Message, Participant, Session, SessionSpecialist};
@@ -175,14 +175,14 @@ pub enum Frame {
     },
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WaitingEntry {
     pub session: Session,
     pub position: usize,
     pub waiting_secs: i64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SpecialistCounts {
     pub online: usize,
     pub away: usize,

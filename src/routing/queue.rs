@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Priority, SessionId, SpecialistId, VisitorId};
 
 /// A session in the queue with what routing needs to know about it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Waiting {
     pub id: SessionId,
     pub visitor_id: VisitorId,
@@ -27,6 +27,8 @@ pub struct Waiting {
     pub offered_to: Option<SpecialistId>,
     /// When this process started waiting for it; the abandonment clock starts here at
     /// the latest, since a visitor cannot have been seen before the process started.
+    /// In a cluster, the last time the visitor was seen connected on any node.
+    #[serde(skip, default = "Instant::now")]
     pub enqueued: Instant,
 }
 

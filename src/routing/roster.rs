@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use crate::domain::{SessionId, SpecialistId};
 pub use crate::protocol::client::SpecialistStatus as Status;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SpecialistState {
     pub id: SpecialistId,
     pub name: String,

@@ -6,26 +6,27 @@
 //! It never waits for another actor: it decides, sends, and learns the outcome from a
 //! later message (`AssignmentSettled`), so it stays responsive with a long queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::remote::{Ask, FromDispatcher, Tell};
 use crate::actors::connections::{ConnectionHandle, Connections, Peer};
 use crate::actors::messages::dispatcher::{
     AcceptOffer, AssignmentSettled, CheckTransferTarget, DeclineOffer, DispatcherInbox, Enqueue,
-    OpenSessionsOf, Pickup, SessionClosed, SetAvailability, SpecialistGone,
+    OpenSessionsOf, Pickup, Restored, SessionClosed, SetAvailability, SpecialistGone,
 };
-use crate::actors::messages::session::{Abandon, Assign, PresentOffer, ReturnToQueue};
+use crate::actors::messages::session::{Assign, PresentOffer, ReturnToQueue};
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
 use crate::actors::session::Sessions;
+use crate::cluster::Cluster;
 use crate::conversation::Settlement;
 use crate::db;
-use crate::db::sessions::SessionView;
 use crate::domain::{ParticipantType, SessionEvent, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
 use crate::protocol::objects::{Audience, Session};
@@ -41,6 +42,7 @@ const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// What the dispatcher works with and the settings it routes by.
 pub struct DispatcherContext {
+    pub cluster: Arc<Cluster>,
     pub connections: Arc<Connections>,
     pub persistence: Persistence,
     pub sessions: Sessions,
@@ -55,6 +57,8 @@ pub struct Dispatcher {
     pub(super) context: DispatcherContext,
     pub(super) queue: Queue,
     pub(super) roster: Roster,
+    /// The nodes each specialist has consoles on: online until the last is gone.
+    pub(super) consoles: HashMap<SpecialistId, HashSet<String>>,
     /// Staff views of the waiting sessions, for snapshots.
     pub(super) sessions: HashMap<SessionId, Session>,
     pub(super) offers: Offers,
@@ -65,26 +69,11 @@ pub struct Dispatcher {
     pub(super) estimator: WaitEstimator,
     /// What each waiting visitor was last told: (position, estimate, online).
     pub(super) told: HashMap<SessionId, Told>,
+    /// When each waiting visitor not connected here was last looked for on other nodes.
+    pub(super) presence_checks: HashMap<SessionId, Instant>,
     pub(super) update_scheduled: bool,
     pub(super) watchers: Vec<ConnectionHandle>,
     pub(super) snapshot_dirty: bool,
-}
-
-/// The open sessions and the recent averages the wait estimate is seeded with, read
-/// before the server listens: without its queue the server would route wrongly, so a
-/// failure here stops the start-up instead.
-pub struct Restored {
-    open: Vec<SessionView>,
-    averages: (Option<f64>, Option<f64>),
-}
-
-impl Restored {
-    pub fn load(conn: &mut diesel::PgConnection) -> Result<Self> {
-        Ok(Self {
-            open: db::sessions::all_open(conn)?,
-            averages: db::sessions::recent_averages(conn)?,
-        })
-    }
 }
 
 impl Dispatcher {
@@ -95,32 +84,50 @@ impl Dispatcher {
             context,
             queue: Queue::default(),
             roster: Roster::default(),
+            consoles: HashMap::new(),
             sessions: HashMap::new(),
             offers: Offers::default(),
             timers: HashMap::new(),
             assigning: HashMap::new(),
-            estimator: WaitEstimator::seeded(restored.averages.0, restored.averages.1),
+            estimator: WaitEstimator::default(),
             told: HashMap::new(),
+            presence_checks: HashMap::new(),
             update_scheduled: false,
             watchers: Vec::new(),
             snapshot_dirty: false,
         };
+        this.restore(restored);
+        this
+    }
+
+    /// Forgets the queue and the roster and starts again from `restored`.
+    pub(super) fn restore(&mut self, restored: Restored) {
+        self.queue = Queue::default();
+        self.roster = Roster::default();
+        self.consoles.clear();
+        self.sessions.clear();
+        self.offers = Offers::default();
+        self.timers.clear();
+        self.assigning.clear();
+        self.told.clear();
+        self.presence_checks.clear();
+        self.estimator = WaitEstimator::seeded(restored.averages.0, restored.averages.1);
         let mut waiting = 0;
         for view in restored.open {
             match (view.row.status, view.row.specialist_id) {
                 (SessionStatus::Active, Some(specialist)) => {
-                    this.roster.assign(specialist, view.row.id)
+                    self.roster.assign(specialist, view.row.id)
                 }
                 _ => {
                     waiting += 1;
-                    this.sessions
+                    self.sessions
                         .insert(view.row.id, Session::for_audience(&view, Audience::Staff));
-                    this.queue.push(Waiting::of(&view.row));
+                    self.queue.push(Waiting::of(&view.row));
                 }
             }
         }
+        self.snapshot_dirty = true;
         log::info!("dispatcher restored {waiting} waiting sessions");
-        this
     }
 
     /// The inbox sessions reach the dispatcher through.
@@ -264,42 +271,14 @@ impl Dispatcher {
         );
     }
 
-    fn withdraw_all(&mut self, offers: Vec<Uuid>, why: Withdrawal, ctx: &mut Context<Self>) {
+    pub(super) fn withdraw_all(
+        &mut self,
+        offers: Vec<Uuid>,
+        why: Withdrawal,
+        ctx: &mut Context<Self>,
+    ) {
         for id in offers {
             self.withdraw(id, why, ctx);
-        }
-    }
-
-    /// Abandons waiting sessions whose visitor has had no connection for too long.
-    fn sweep_abandoned(&mut self, ctx: &mut Context<Self>) {
-        let limit = self.context.abandon_after;
-        let connections = &self.context.connections;
-        let gone: Vec<SessionId> = self
-            .queue
-            .in_order()
-            .filter(|waiting| {
-                let visitor = Peer::visitor(waiting.visitor_id.0);
-                if connections.is_connected(visitor) {
-                    return false;
-                }
-                let since = connections
-                    .disconnected_since(visitor)
-                    .map_or(waiting.enqueued, |at| at.max(waiting.enqueued));
-                since.elapsed() >= limit
-            })
-            .map(|waiting| waiting.id)
-            .collect();
-        for session in gone {
-            self.withdraw_all(self.offers.of_session(session), Withdrawal::Abandoned, ctx);
-            if let Some(waiting) = self.queue.remove(session) {
-                self.context
-                    .connections
-                    .forget(Peer::visitor(waiting.visitor_id.0));
-            }
-            self.sessions.remove(&session);
-            self.told.remove(&session);
-            self.context.sessions.tell(session, Abandon);
-            self.changed(ctx);
         }
     }
 }
@@ -315,6 +294,9 @@ impl Actor for Dispatcher {
         ctx.run_interval(FORGET_EVERY, |this, _| {
             let gone = this.context.abandon_after * 2;
             this.context.connections.forget_gone(gone.max(FORGET_EVERY));
+            let queue = &this.queue;
+            this.presence_checks
+                .retain(|id, _| queue.get(*id).is_some());
         });
     }
 }
@@ -323,12 +305,18 @@ impl Handler<Enqueue> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: Enqueue, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::Enqueue(Box::new(msg)), ctx);
+        }
         let id = msg.waiting.id;
         if let Some(previous) = msg.freed {
             self.roster.unassign(previous, id);
         }
         self.sessions.insert(id, msg.session);
-        self.queue.push(msg.waiting);
+        // Sent again after a new dispatcher loaded it from the database: once is enough.
+        if self.queue.get(id).is_none() && !self.assigning.contains_key(&id) {
+            self.queue.push(msg.waiting);
+        }
         self.tell_one(id);
         self.dispatch(ctx);
     }
@@ -338,7 +326,11 @@ impl Handler<SetAvailability> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: SetAvailability, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::SetAvailability(msg), ctx);
+        }
         let id = msg.profile.id;
+        self.consoles.entry(id).or_default().insert(msg.node);
         self.roster.upsert(msg.profile);
         if let Some(specialist) = self.roster.get_mut(id) {
             specialist.status = msg.status;
@@ -357,7 +349,14 @@ impl Handler<SetAvailability> for Dispatcher {
 impl Handler<SpecialistGone> for Dispatcher {
     type Result = ();
 
-    fn handle(&mut self, SpecialistGone(id): SpecialistGone, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: SpecialistGone, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::SpecialistGone(msg), ctx);
+        }
+        let id = msg.id;
+        if !self.last_console_gone(id, msg.node) {
+            return;
+        }
         self.withdraw_all(self.offers.of_specialist(id), Withdrawal::Offline, ctx);
         let Some(specialist) = self.roster.get_mut(id) else {
             return;
@@ -381,6 +380,9 @@ impl Handler<AcceptOffer> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: AcceptOffer, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.relay_accept(msg, ctx);
+        }
         if let Err(error) = self.offers.answerable(msg.offer_id, msg.specialist) {
             return msg.reply.err(error);
         }
@@ -396,6 +398,9 @@ impl Handler<DeclineOffer> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: DeclineOffer, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.relay_decline(msg, ctx);
+        }
         if let Err(error) = self.offers.answerable(msg.offer_id, msg.specialist) {
             return msg.reply.err(error);
         }
@@ -412,6 +417,9 @@ impl Handler<Pickup> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: Pickup, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.relay_pickup(msg, ctx);
+        }
         if self.queue.get(msg.session).is_none() {
             return msg.reply.err(Error::conflict("the session is not waiting"));
         }
@@ -429,6 +437,9 @@ impl Handler<AssignmentSettled> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: AssignmentSettled, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::AssignmentSettled(msg), ctx);
+        }
         let waiting = self.assigning.remove(&msg.session);
         match msg.settlement {
             Settlement::Assigned { waited_secs } => {
@@ -453,6 +464,9 @@ impl Handler<SessionClosed> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: SessionClosed, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::SessionClosed(msg), ctx);
+        }
         self.withdraw_all(self.offers.of_session(msg.session), Withdrawal::Ended, ctx);
         self.queue.remove(msg.session);
         self.sessions.remove(&msg.session);
@@ -469,28 +483,36 @@ impl Handler<SessionClosed> for Dispatcher {
 }
 
 impl Handler<CheckTransferTarget> for Dispatcher {
-    type Result = Result<()>;
+    type Result = ResponseFuture<Result<()>>;
 
-    fn handle(
-        &mut self,
-        CheckTransferTarget(to): CheckTransferTarget,
-        _: &mut Context<Self>,
-    ) -> Result<()> {
-        routing::check_transfer_target(self.roster.get(to))
+    fn handle(&mut self, msg: CheckTransferTarget, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.leads() {
+            let asked = self.ask_leader(Ask::CheckTransferTarget(msg), ctx, |a| match a {
+                FromDispatcher::Checked(checked) => Some(checked),
+                _ => None,
+            });
+            return Box::pin(async move { asked.await? });
+        }
+        let checked = routing::check_transfer_target(self.roster.get(msg.0));
+        Box::pin(std::future::ready(checked))
     }
 }
 
 impl Handler<OpenSessionsOf> for Dispatcher {
-    type Result = Vec<SessionId>;
+    type Result = ResponseFuture<Result<Vec<SessionId>>>;
 
-    fn handle(
-        &mut self,
-        OpenSessionsOf(id): OpenSessionsOf,
-        _: &mut Context<Self>,
-    ) -> Vec<SessionId> {
-        self.roster
-            .get(id)
+    fn handle(&mut self, msg: OpenSessionsOf, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.leads() {
+            return self.ask_leader(Ask::OpenSessionsOf(msg), ctx, |a| match a {
+                FromDispatcher::Open(open) => Some(open),
+                _ => None,
+            });
+        }
+        let open = self
+            .roster
+            .get(msg.0)
             .map(|s| s.open.iter().copied().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        Box::pin(std::future::ready(Ok(open)))
     }
 }

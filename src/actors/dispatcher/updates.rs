@@ -6,14 +6,17 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix::prelude::*;
+use bytes::Bytes;
 use chrono::Utc;
 
 use super::actor::{Dispatcher, Told};
+use super::remote::{Ask, FromDispatcher, Tell, SNAPSHOTS};
 use crate::actors::connections::Peer;
 use crate::actors::messages::dispatcher::{
     CountSpecialists, GetQueue, QueueSummary, TellPosition, UnwatchQueue, WatchQueue,
 };
 use crate::domain::SessionId;
+use crate::error::Result;
 use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::protocol::Frame;
 use crate::routing::{fitting_capacity, Status, Waiting};
@@ -144,11 +147,15 @@ impl Dispatcher {
     }
 
     pub(super) fn send_snapshots(&mut self) {
-        if !self.snapshot_dirty || self.watchers.is_empty() {
+        let cluster = &self.context.cluster;
+        let watched = !self.watchers.is_empty() || cluster.is_clustered();
+        if !self.snapshot_dirty || !watched || !self.leads() {
             return;
         }
         self.snapshot_dirty = false;
         let text = self.snapshot(None).to_text();
+        // Whether consoles watch the queue on other nodes is theirs to know.
+        cluster.publish(SNAPSHOTS.into(), Bytes::copy_from_slice(text.as_bytes()));
         for watcher in &self.watchers {
             watcher.send(text.clone());
         }
@@ -158,18 +165,25 @@ impl Dispatcher {
 impl Handler<TellPosition> for Dispatcher {
     type Result = ();
 
-    fn handle(&mut self, TellPosition(id): TellPosition, _: &mut Context<Self>) {
-        self.tell_one(id);
+    fn handle(&mut self, msg: TellPosition, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::TellPosition(msg), ctx);
+        }
+        self.tell_one(msg.0);
     }
 }
 
 impl Handler<WatchQueue> for Dispatcher {
     type Result = ();
 
-    fn handle(&mut self, msg: WatchQueue, _: &mut Context<Self>) {
-        msg.connection.send_frame(&self.snapshot(msg.reference));
+    fn handle(&mut self, msg: WatchQueue, ctx: &mut Context<Self>) {
         self.watchers.retain(|w| w.id != msg.connection.id);
-        self.watchers.push(msg.connection);
+        self.watchers.push(msg.connection.clone());
+        if self.leads() {
+            msg.connection.send_frame(&self.snapshot(msg.reference));
+        } else {
+            self.snapshot_from_leader(msg.connection, msg.reference, ctx);
+        }
     }
 }
 
@@ -185,30 +199,42 @@ impl Handler<UnwatchQueue> for Dispatcher {
 }
 
 impl Handler<GetQueue> for Dispatcher {
-    type Result = MessageResult<GetQueue>;
+    type Result = ResponseFuture<Result<QueueSummary>>;
 
-    fn handle(&mut self, msg: GetQueue, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: GetQueue, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.leads() {
+            return self.ask_leader(Ask::GetQueue(msg), ctx, |a| match a {
+                FromDispatcher::Queue(summary) => Some(summary),
+                _ => None,
+            });
+        }
         let estimated_wait_secs = self.queue.in_order().last().and_then(|waiting| {
             let (capacity, free) = fitting_capacity(&self.roster, waiting);
             self.estimator
                 .estimate(self.queue.len() + 1, capacity, free)
         });
-        MessageResult(QueueSummary {
+        Box::pin(std::future::ready(Ok(QueueSummary {
             length: self.queue.len(),
             specialists_online: self.roster.count(Status::Online),
             estimated_wait_secs,
             waiting: self.waiting_entries(msg.shown.as_deref()),
-        })
+        })))
     }
 }
 
 impl Handler<CountSpecialists> for Dispatcher {
-    type Result = MessageResult<CountSpecialists>;
+    type Result = ResponseFuture<Result<SpecialistCounts>>;
 
-    fn handle(&mut self, _: CountSpecialists, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(SpecialistCounts {
+    fn handle(&mut self, msg: CountSpecialists, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.leads() {
+            return self.ask_leader(Ask::CountSpecialists(msg), ctx, |a| match a {
+                FromDispatcher::Counts(counts) => Some(counts),
+                _ => None,
+            });
+        }
+        Box::pin(std::future::ready(Ok(SpecialistCounts {
             online: self.roster.count(Status::Online),
             away: self.roster.count(Status::Away),
-        })
+        })))
     }
 }

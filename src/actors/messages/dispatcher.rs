@@ -1,11 +1,14 @@
 //! Messages to the `Dispatcher`, and the inbox of those a session sends it.
 
 use actix::{Message, Recipient};
+use bytestring::ByteString;
 use uuid::Uuid;
 
 use crate::actors::connections::ConnectionHandle;
 use crate::actors::reply::Reply;
 use crate::conversation::Settlement;
+use crate::db;
+use crate::db::sessions::SessionView;
 use crate::domain::{SessionId, SpecialistId};
 use crate::error::Result;
 use crate::protocol::objects::Session;
@@ -13,7 +16,7 @@ use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::routing::{SpecialistState, Status, Waiting};
 
 /// A new or re-queued waiting session.
-#[derive(Message)]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
 pub struct Enqueue {
     pub waiting: Waiting,
@@ -23,22 +26,28 @@ pub struct Enqueue {
 }
 
 /// Send the session's visitor their position now.
-#[derive(Message)]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
 pub struct TellPosition(pub SessionId);
 
 /// A specialist's profile and chosen status (from their `Specialist` actor).
-#[derive(Message)]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
 pub struct SetAvailability {
     pub profile: SpecialistState,
     pub status: Status,
+    /// The node with the consoles.
+    pub node: String,
 }
 
-/// A specialist's console has been gone past the grace period.
-#[derive(Message)]
+/// A specialist's consoles on `node` have been gone past the grace period, or, with no
+/// node, the specialist is gone everywhere (disabled).
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
-pub struct SpecialistGone(pub SpecialistId);
+pub struct SpecialistGone {
+    pub id: SpecialistId,
+    pub node: Option<String>,
+}
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -65,7 +74,7 @@ pub struct Pickup {
 }
 
 /// How an `Assign` sent to a session turned out.
-#[derive(Message)]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
 pub struct AssignmentSettled {
     pub session: SessionId,
@@ -74,7 +83,7 @@ pub struct AssignmentSettled {
 }
 
 /// A session ended: it leaves the queue or frees its specialist's slot.
-#[derive(Message)]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
 pub struct SessionClosed {
     pub session: SessionId,
@@ -83,7 +92,7 @@ pub struct SessionClosed {
 }
 
 /// Whether a session may be transferred to this specialist now.
-#[derive(Message)]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "Result<()>")]
 pub struct CheckTransferTarget(pub SpecialistId);
 
@@ -103,19 +112,19 @@ pub struct UnwatchQueue {
 }
 
 /// The open sessions of a specialist, for presence notices.
-#[derive(Message)]
-#[rtype(result = "Vec<SessionId>")]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
+#[rtype(result = "Result<Vec<SessionId>>")]
 pub struct OpenSessionsOf(pub SpecialistId);
 
 /// A queue summary for the HTTP API; with `shown`, its list holds only those sessions
 /// (a bot's own), still at their true positions.
-#[derive(Message)]
-#[rtype(result = "QueueSummary")]
+#[derive(Message, serde::Serialize, serde::Deserialize)]
+#[rtype(result = "Result<QueueSummary>")]
 pub struct GetQueue {
     pub shown: Option<Vec<SessionId>>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct QueueSummary {
     pub length: usize,
     pub specialists_online: usize,
@@ -123,9 +132,47 @@ pub struct QueueSummary {
     pub waiting: Vec<WaitingEntry>,
 }
 
-/// How many specialists are online and away right now, for the HTTP stats.
+/// A snapshot the dispatcher on another node sent, for the consoles watching here.
 #[derive(Message)]
-#[rtype(result = "SpecialistCounts")]
+#[rtype(result = "()")]
+pub struct SnapshotArrived(pub ByteString);
+
+/// The open sessions and the recent averages the wait estimate is seeded with, read
+/// before the server listens: without its queue the server would route wrongly, so a
+/// failure here stops the start-up instead.
+#[derive(Default)]
+pub struct Restored {
+    pub open: Vec<SessionView>,
+    pub averages: (Option<f64>, Option<f64>),
+}
+
+impl Restored {
+    pub fn load(conn: &mut diesel::PgConnection) -> Result<Self> {
+        Ok(Self {
+            open: db::sessions::all_open(conn)?,
+            averages: db::sessions::recent_averages(conn)?,
+        })
+    }
+}
+
+/// This node runs the dispatcher from now on, starting from what the database holds.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Lead(pub Restored);
+
+/// Another node runs the dispatcher: this one forwards to it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Follow;
+
+/// The nodes alive now: specialists whose consoles were only on other nodes are gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NodesAlive(pub Vec<String>);
+
+/// How many specialists are online and away right now, for the HTTP stats.
+#[derive(Message, serde::Serialize, serde::Deserialize)]
+#[rtype(result = "Result<SpecialistCounts>")]
 pub struct CountSpecialists;
 
 /// What sessions tell the dispatcher, as recipients: a session holds these, not the

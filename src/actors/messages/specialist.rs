@@ -29,3 +29,8 @@ pub struct ProfileChanged(pub SpecialistState);
 #[derive(Message)]
 #[rtype(result = "Status")]
 pub struct GetStatus;
+
+/// A new dispatcher asks: the specialist's status and profile, once more.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Republish;

@@ -124,7 +124,7 @@ impl Sessions {
         self.0.draining.store(true, Ordering::Relaxed);
     }
 
-    pub(super) fn draining(&self) -> bool {
+    pub fn draining(&self) -> bool {
         self.0.draining.load(Ordering::Relaxed)
     }
 

@@ -47,6 +47,13 @@ pub fn commit(
     if !still_pending {
         return Ok(Err(Error::conflict("already sent or cancelled")));
     }
+    // The dispatcher's roster counts each specialist's chats, but only this transaction
+    // sees every node's assignments (a dispatcher taking over, one paused past its lease).
+    if let Some(specialist) = change.participant {
+        if !db::specialists::has_free_slot(conn, specialist, id)? {
+            return Ok(Err(Error::conflict("the specialist has no free chat slot")));
+        }
+    }
     if let Some(row) = &change.new_scheduled {
         stored.scheduled = Some(db::scheduled_messages::insert_or_find(conn, row)?);
     }

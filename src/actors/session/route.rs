@@ -145,6 +145,7 @@ impl Sessions {
                 }
             })
             .await
+            .map(drop)
     }
 
     async fn serve_one(&self, payload: &[u8]) -> FromSession {
