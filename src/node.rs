@@ -23,7 +23,9 @@ use actix_ws::{CloseCode, CloseReason};
 
 use crate::actors::dispatcher::{self, HELLO, SNAPSHOTS};
 use crate::actors::messages::dispatcher::{Follow, Lead, NodesAlive, Restored, SnapshotArrived};
+use crate::actors::specialist::STATUS_SUBJECTS;
 use crate::db::ownership;
+use crate::domain::SpecialistId;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -88,8 +90,9 @@ pub async fn join(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-/// What other nodes' dispatcher sends to every node: a queue snapshot for the consoles
-/// watching here, or, from a new dispatcher, the question who is online here.
+/// What other nodes send to every node: a queue snapshot for the consoles watching
+/// here, a specialist's new status, or, from a new dispatcher, the question who is
+/// online here.
 async fn listen(state: &AppState) {
     let cluster = &state.cluster;
     if let Some(mut snapshots) = cluster.subscribe(SNAPSHOTS.into()).await {
@@ -98,6 +101,20 @@ async fn listen(state: &AppState) {
             while let Some(snapshot) = snapshots.next().await {
                 if let Ok(text) = ByteString::try_from(snapshot.payload) {
                     dispatcher.do_send(SnapshotArrived(text));
+                }
+            }
+        });
+    }
+    let every_status = format!("{STATUS_SUBJECTS}*");
+    if let Some(mut changes) = cluster.subscribe(every_status).await {
+        let specialists = state.specialists.clone();
+        actix::spawn(async move {
+            while let Some(change) = changes.next().await {
+                let id = change.subject.strip_prefix(STATUS_SUBJECTS);
+                let id = id.and_then(|id| id.parse().ok()).map(SpecialistId);
+                let status = serde_json::from_slice(&change.payload).ok();
+                if let (Some(id), Some(status)) = (id, status) {
+                    specialists.status_changed(id, status);
                 }
             }
         });

@@ -112,7 +112,7 @@ impl Application {
                 dispatcher.clone(),
                 sessions.clone(),
                 config.specialist_grace(),
-                cluster.node_id.to_string(),
+                cluster.clone(),
             ),
             dispatcher,
             connections,

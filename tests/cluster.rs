@@ -23,13 +23,23 @@ struct Nodes {
 }
 
 impl Nodes {
+    /// Nodes that assign chats at once, as with `--auto-accept true`.
     async fn start(count: usize) -> Nodes {
+        Self::start_with(count, true).await
+    }
+
+    /// Nodes that offer chats, which specialists accept or decline.
+    async fn offering(count: usize) -> Nodes {
+        Self::start_with(count, false).await
+    }
+
+    async fn start_with(count: usize, auto_accept: bool) -> Nodes {
         let port = free_port();
         let nats = NatsServer::start(port);
         let database = TestDatabase::fresh();
         let mut nodes = Vec::new();
         for i in 1..=count {
-            nodes.push(Self::node(&database, port, i).await);
+            nodes.push(Self::node(&database, port, i, auto_accept).await);
         }
         Nodes {
             nodes,
@@ -38,7 +48,12 @@ impl Nodes {
         }
     }
 
-    async fn node(database: &TestDatabase, nats_port: u16, i: usize) -> ServerProcess {
+    async fn node(
+        database: &TestDatabase,
+        nats_port: u16,
+        i: usize,
+        auto_accept: bool,
+    ) -> ServerProcess {
         let url = format!("nats://127.0.0.1:{nats_port}");
         let name = format!("node-{i}");
         let lease = LEASE_SECS.to_string();
@@ -50,7 +65,7 @@ impl Nodes {
             "--lease-secs",
             lease.as_str(),
             "--auto-accept",
-            "true",
+            if auto_accept { "true" } else { "false" },
             "--ws-rate-per-sec",
             "100000",
         ];
@@ -303,6 +318,110 @@ async fn sigterm_hands_a_nodes_sessions_over_at_once() {
         started.elapsed()
     );
     assert_eq!(after["seq"], 2);
+}
+
+#[actix_web::test]
+async fn queue_order_capacity_and_one_offer_at_a_time_hold_across_nodes() {
+    let nodes = Nodes::offering(3).await;
+    let [first, second, third] = &nodes.nodes[..] else {
+        unreachable!()
+    };
+    let profile = json!({"max_concurrent_chats": 1});
+    let (_, token) = third.new_specialist("one@example.com", profile).await;
+    let mut console = WsClient::connect(third, &token).await;
+    console.go_online().await;
+    let mut other_console = WsClient::connect(first, &token).await;
+
+    let (_, earlier) = first.new_visitor("Ann").await;
+    let mut ann = WsClient::connect(first, &earlier).await;
+    let ann_session = ann.start_session(json!({})).await["id"].clone();
+    let offer = console.recv_type("offer").await;
+    assert_eq!(offer["session"]["id"], ann_session);
+    let (_, later) = second.new_visitor("Ben").await;
+    let mut ben = WsClient::connect(second, &later).await;
+    let ben_session = ben.start_session(json!({})).await["id"].clone();
+    let position = ben.recv_type("queue.update").await;
+    assert_eq!(
+        position["position"], 2,
+        "behind Ann, whose session is offered"
+    );
+    // The specialist's console on another node sees the same one offer.
+    assert_eq!(
+        other_console.recv_type("offer").await["offer_id"],
+        offer["offer_id"]
+    );
+    console.expect_no("offer", 500).await;
+
+    console.accept(&offer).await;
+    ann.recv_type("session.assigned").await;
+    // At capacity: Ben waits, on whichever node the dispatcher runs.
+    console.expect_no("offer", 1000).await;
+    let mut db = first.db();
+    let active = |db: &mut _| {
+        query_i64(
+            db,
+            "SELECT count(*) FROM chat_sessions WHERE status = 'active'",
+        )
+    };
+    assert_eq!(active(&mut db), 1);
+
+    console.end_session(ann_session.as_str().unwrap()).await;
+    let next = console.recv_type("offer").await;
+    assert_eq!(next["session"]["id"], ben_session);
+    other_console.accept(&next).await;
+    ben.recv_type("session.assigned").await;
+    assert_eq!(active(&mut db), 1);
+    let mut running = 0.0;
+    for node in [first, second, third] {
+        running += metric(node, "switchboard_dispatcher_running").await;
+    }
+    assert_eq!(running, 1.0, "one dispatcher in the cluster");
+}
+
+#[actix_web::test]
+async fn the_queue_carries_on_when_the_dispatchers_node_is_killed() {
+    let mut nodes = Nodes::offering(3).await;
+    let mut running = Vec::new();
+    for node in &nodes.nodes {
+        running.push(metric(node, "switchboard_dispatcher_running").await);
+    }
+    let leader = running
+        .iter()
+        .position(|r| *r == 1.0)
+        .expect("a dispatcher");
+    let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let (a, b) = (&nodes.nodes[others[0]], &nodes.nodes[others[1]]);
+    let (_, token) = a.new_specialist("sam@example.com", json!({})).await;
+    let mut console = WsClient::connect(a, &token).await;
+    console.go_online().await;
+    let (_, before) = b.new_visitor("Ann").await;
+    let mut ann = WsClient::connect(b, &before).await;
+    ann.start_session(json!({})).await;
+    console.accept_next_offer().await;
+    ann.recv_type("session.assigned").await;
+
+    nodes.nodes[leader].kill9();
+    let killed = Instant::now();
+    let (b, a) = (&nodes.nodes[others[1]], &nodes.nodes[others[0]]);
+    let (_, after) = b.new_visitor("Ben").await;
+    let mut ben = WsClient::connect(b, &after).await;
+    let started = ben
+        .request_within(
+            json!({"type": "session.start"}),
+            Duration::from_secs(LEASE_SECS + 10),
+        )
+        .await;
+    assert_eq!(started["type"], "session.started", "{started}");
+    let offer = console
+        .recv_type_within("offer", Duration::from_secs(LEASE_SECS + 10))
+        .await;
+    assert_eq!(offer["session"]["id"], started["session"]["id"]);
+    console.accept(&offer).await;
+    ben.recv_type("session.assigned").await;
+    assert!(killed.elapsed() < Duration::from_secs(LEASE_SECS + 10));
+    let now_running = metric(a, "switchboard_dispatcher_running").await
+        + metric(b, "switchboard_dispatcher_running").await;
+    assert_eq!(now_running, 1.0);
 }
 
 /// A metric of `node` without labels, as `/metrics` shows it now.

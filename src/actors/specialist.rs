@@ -8,15 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use bytes::Bytes;
 
 use super::connections::Map;
 use super::dispatcher::Dispatcher;
-use super::messages::dispatcher::{OpenSessionsOf, SetAvailability, SpecialistGone};
+use super::messages::dispatcher::{OpenSessionsOf, SetAvailability, SpecialistGone, StatusOf};
 use super::messages::session::ParticipantPresence;
 use super::messages::specialist::{
     ConsoleConnected, ConsoleDisconnected, GetStatus, ProfileChanged, Republish, SetStatus,
+    StatusChanged,
 };
 use super::session::Sessions;
+use crate::cluster::Cluster;
 use crate::domain::{ParticipantType, SpecialistId};
 use crate::error::Error;
 use crate::protocol::objects::Participant;
@@ -33,8 +36,8 @@ struct Directory {
     sessions: Sessions,
     /// How long a specialist stays online without a console.
     grace: Duration,
-    /// This node, which the dispatcher counts consoles by.
-    node: String,
+    /// This node, which the dispatcher counts consoles by, and the others.
+    cluster: Arc<Cluster>,
 }
 
 impl Specialists {
@@ -42,15 +45,22 @@ impl Specialists {
         dispatcher: Addr<Dispatcher>,
         sessions: Sessions,
         grace: Duration,
-        node: String,
+        cluster: Arc<Cluster>,
     ) -> Self {
         Specialists(Arc::new(Directory {
             running: Map::default(),
             dispatcher,
             sessions,
             grace,
-            node,
+            cluster,
         }))
+    }
+
+    /// The specialist chose `status` on another node.
+    pub fn status_changed(&self, id: SpecialistId, status: Status) {
+        if let Some(specialist) = self.get(id) {
+            specialist.do_send(StatusChanged(status));
+        }
     }
 
     /// Has every specialist with a console here tell the dispatcher again (a new
@@ -98,6 +108,10 @@ impl Specialist {
         self.profile.id
     }
 
+    fn node(&self) -> String {
+        self.specialists.0.cluster.node_id.to_string()
+    }
+
     fn dispatcher(&self) -> &Addr<Dispatcher> {
         &self.specialists.0.dispatcher
     }
@@ -106,7 +120,7 @@ impl Specialist {
         self.dispatcher().do_send(SetAvailability {
             profile: self.profile.clone(),
             status: self.status,
-            node: self.specialists.0.node.clone(),
+            node: self.node(),
         });
     }
 
@@ -139,6 +153,17 @@ impl Specialist {
 
 impl Actor for Specialist {
     type Context = Context<Self>;
+
+    /// Starts from the status the specialist has (at a console on another node, or
+    /// before a restart of this one's actor): nothing is handled until it is known.
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let known = self.dispatcher().send(StatusOf(self.id()));
+        ctx.wait(known.into_actor(self).map(|known, this, _| {
+            if let Ok(Ok(Some(status))) = known {
+                this.status = status;
+            }
+        }));
+    }
 
     fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
         let id = self.id();
@@ -185,7 +210,7 @@ impl Handler<ConsoleDisconnected> for Specialist {
             this.status = Status::Offline;
             this.dispatcher().do_send(SpecialistGone {
                 id: this.id(),
-                node: Some(this.specialists.0.node.clone()),
+                node: Some(this.node()),
             });
             ctx.stop();
         }));
@@ -199,6 +224,9 @@ impl Handler<SetStatus> for Specialist {
         self.status = msg.status;
         log::info!("specialist {} is {:?}", self.id(), self.status);
         self.publish();
+        let status = serde_json::to_vec(&self.status).expect("a status serializes");
+        let cluster = &self.specialists.0.cluster;
+        cluster.publish(status_subject(self.id()), Bytes::from(status));
         let status = self.status;
         msg.reply
             .frame(|reference| Frame::Status { reference, status });
@@ -229,3 +257,19 @@ impl Handler<Republish> for Specialist {
         self.publish();
     }
 }
+
+impl Handler<StatusChanged> for Specialist {
+    type Result = ();
+
+    fn handle(&mut self, StatusChanged(status): StatusChanged, _: &mut Context<Self>) {
+        self.status = status;
+    }
+}
+
+/// Where a specialist's chosen status goes to their actors on the other nodes.
+fn status_subject(id: SpecialistId) -> String {
+    format!("{STATUS_SUBJECTS}{}", id.0.simple())
+}
+
+/// What every node listens to for specialists' status changes: the id follows.
+pub const STATUS_SUBJECTS: &str = "sb.status.";

@@ -18,7 +18,7 @@ use super::remote::{Ask, FromDispatcher, Tell};
 use crate::actors::connections::{ConnectionHandle, Connections, Peer};
 use crate::actors::messages::dispatcher::{
     AcceptOffer, AssignmentSettled, CheckTransferTarget, DeclineOffer, DispatcherInbox, Enqueue,
-    OpenSessionsOf, Pickup, Restored, SessionClosed, SetAvailability, SpecialistGone,
+    OpenSessionsOf, Pickup, Restored, SessionClosed, SetAvailability, SpecialistGone, StatusOf,
 };
 use crate::actors::messages::session::{Assign, PresentOffer, ReturnToQueue};
 use crate::actors::persistence::{Persistence, Transact};
@@ -514,5 +514,20 @@ impl Handler<OpenSessionsOf> for Dispatcher {
             .map(|s| s.open.iter().copied().collect())
             .unwrap_or_default();
         Box::pin(std::future::ready(Ok(open)))
+    }
+}
+
+impl Handler<StatusOf> for Dispatcher {
+    type Result = ResponseFuture<Result<Option<Status>>>;
+
+    fn handle(&mut self, msg: StatusOf, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.leads() {
+            return self.ask_leader(Ask::StatusOf(msg), ctx, |a| match a {
+                FromDispatcher::Status(status) => Some(status),
+                _ => None,
+            });
+        }
+        let status = self.roster.get(msg.0).map(|s| s.status);
+        Box::pin(std::future::ready(Ok(status)))
     }
 }

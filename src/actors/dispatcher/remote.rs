@@ -26,7 +26,7 @@ use crate::actors::connections::ConnectionHandle;
 use crate::actors::messages::dispatcher::{
     AcceptOffer, AssignmentSettled, CheckTransferTarget, CountSpecialists, DeclineOffer, Enqueue,
     Follow, GetQueue, Lead, NodesAlive, OpenSessionsOf, Pickup, QueueSummary, Restored,
-    SessionClosed, SetAvailability, SnapshotArrived, SpecialistGone, TellPosition,
+    SessionClosed, SetAvailability, SnapshotArrived, SpecialistGone, StatusOf, TellPosition,
 };
 use crate::actors::reply::Reply;
 use crate::cluster::{Cluster, Unanswered};
@@ -34,6 +34,7 @@ use crate::domain::{SessionId, SpecialistId};
 use crate::error::{Error, Result};
 use crate::protocol::server::SpecialistCounts;
 use crate::protocol::Frame;
+use crate::routing::Status;
 
 /// What the dispatcher's node serves.
 const SUBJECT: &str = "sb.dispatcher";
@@ -100,6 +101,7 @@ pub enum Ask {
     },
     CheckTransferTarget(CheckTransferTarget),
     OpenSessionsOf(OpenSessionsOf),
+    StatusOf(StatusOf),
     GetQueue(GetQueue),
     CountSpecialists(CountSpecialists),
     Snapshot {
@@ -115,6 +117,7 @@ pub enum FromDispatcher {
     Frame(Option<String>),
     Checked(Result<()>),
     Open(Vec<SessionId>),
+    Status(Option<Status>),
     Queue(QueueSummary),
     Counts(SpecialistCounts),
 }
@@ -151,7 +154,10 @@ impl Dispatcher {
                     .request(SUBJECT.into(), payload.clone(), patience)
                     .await
                 {
-                    Ok(bytes) => return serde_json::from_slice(&bytes).map_err(Error::internal),
+                    Ok(bytes) => {
+                        let answer = serde_json::from_slice::<Result<FromDispatcher>>(&bytes);
+                        return answer.map_err(Error::internal)?;
+                    }
                     Err(Unanswered::Failed) => {
                         return Err(Error::internal("the dispatcher did not answer"));
                     }
@@ -382,6 +388,10 @@ impl Dispatcher {
             Ask::OpenSessionsOf(m) => {
                 let open = self.handle(m, ctx);
                 Box::pin(async move { open.await.map(FromDispatcher::Open) })
+            }
+            Ask::StatusOf(m) => {
+                let status = self.handle(m, ctx);
+                Box::pin(async move { status.await.map(FromDispatcher::Status) })
             }
             Ask::GetQueue(m) => {
                 let queue = self.handle(m, ctx);

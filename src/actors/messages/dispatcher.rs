@@ -116,6 +116,12 @@ pub struct UnwatchQueue {
 #[rtype(result = "Result<Vec<SessionId>>")]
 pub struct OpenSessionsOf(pub SpecialistId);
 
+/// A specialist's status as the dispatcher knows it, for a console opening on a node
+/// where they have none yet; `None` for a specialist it has not heard of.
+#[derive(Message, serde::Serialize, serde::Deserialize)]
+#[rtype(result = "Result<Option<Status>>")]
+pub struct StatusOf(pub SpecialistId);
+
 /// A queue summary for the HTTP API; with `shown`, its list holds only those sessions
 /// (a bot's own), still at their true positions.
 #[derive(Message, serde::Serialize, serde::Deserialize)]

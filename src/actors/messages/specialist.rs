@@ -34,3 +34,8 @@ pub struct GetStatus;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Republish;
+
+/// The specialist chose a status at a console on another node.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StatusChanged(pub Status);
