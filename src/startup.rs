@@ -90,7 +90,7 @@ impl Application {
             )
             .await?,
         );
-        let connections = Arc::new(Connections::new(cluster.clone()));
+        let connections = Arc::new(Connections::new(cluster.clone(), db.clone()));
         let sessions = Sessions::new(SessionContext {
             db: db.clone(),
             persistence: persistence.clone(),

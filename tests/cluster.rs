@@ -19,7 +19,8 @@ const LEASE_SECS: u64 = 3;
 struct Nodes {
     nodes: Vec<ServerProcess>,
     database: TestDatabase,
-    _nats: NatsServer,
+    nats: Option<NatsServer>,
+    nats_port: u16,
 }
 
 impl Nodes {
@@ -44,8 +45,17 @@ impl Nodes {
         Nodes {
             nodes,
             database,
-            _nats: nats,
+            nats: Some(nats),
+            nats_port: port,
         }
+    }
+
+    fn stop_nats(&mut self) {
+        self.nats = None;
+    }
+
+    fn start_nats(&mut self) {
+        self.nats = Some(NatsServer::start(self.nats_port));
     }
 
     async fn node(
@@ -422,6 +432,42 @@ async fn the_queue_carries_on_when_the_dispatchers_node_is_killed() {
     let now_running = metric(a, "switchboard_dispatcher_running").await
         + metric(b, "switchboard_dispatcher_running").await;
     assert_eq!(now_running, 1.0);
+}
+
+#[actix_web::test]
+async fn nats_restarted_mid_conversation_loses_nothing() {
+    let mut nodes = Nodes::start(2).await;
+    let mut chat = Chat::open(&nodes.nodes[0]).await;
+    let session = chat.session_id.clone();
+    let mut tab = WsClient::connect(&nodes.nodes[1], &chat.visitor_token).await;
+    let before = chat.specialist.say(&session, "before").await;
+    assert_eq!(
+        tab.recv_type("message.new").await["message"]["id"],
+        before["id"]
+    );
+
+    nodes.stop_nats();
+    let mut said = Vec::new();
+    for body in ["while", "NATS", "was", "away"] {
+        said.push(chat.specialist.say(&session, body).await["seq"].clone());
+    }
+    nodes.start_nats();
+    let after = say_until_acked(
+        &[&nodes.nodes[0]],
+        &chat.specialist_token,
+        &session,
+        "after",
+        Duration::from_secs(10),
+    )
+    .await;
+    said.push(after["seq"].clone());
+    for seq in said {
+        let seen = tab
+            .recv_type_within("message.new", Duration::from_secs(10))
+            .await;
+        assert_eq!(seen["message"]["seq"], seq, "every message, in order");
+    }
+    tab.expect_no("message.new", 500).await;
 }
 
 /// A metric of `node` without labels, as `/metrics` shows it now.

@@ -6,6 +6,7 @@
 //! sent to a peer is also published on its NATS subject, and each node listens on the
 //! subjects of the peers connected to it and hands what arrives to their connections.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,10 +18,13 @@ use bytestring::ByteString;
 use dashmap::DashMap;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use crate::cluster::{Cluster, Unanswered};
-use crate::domain::ParticipantType;
+use crate::db::{self, messages::Page, Db};
 pub use crate::domain::Peer;
+use crate::domain::{ParticipantType, SessionId};
+use crate::protocol::objects;
 use crate::protocol::Frame;
 
 /// What a connection's writer is asked to do.
@@ -135,6 +139,8 @@ pub struct Connections {
     disconnected_at: Map<Peer, Instant>,
     /// The other nodes, when there are any.
     cluster: Option<Arc<Cluster>>,
+    /// Where messages lost between nodes are read again from.
+    db: Option<Db>,
     /// What listens for other nodes' frames to each peer connected here.
     listening: Map<Peer, tokio::task::AbortHandle>,
 }
@@ -157,9 +163,10 @@ impl Drop for Admission {
 }
 
 impl Connections {
-    pub fn new(cluster: Arc<Cluster>) -> Connections {
+    pub fn new(cluster: Arc<Cluster>, db: Db) -> Connections {
         Connections {
             cluster: cluster.is_clustered().then_some(cluster),
+            db: Some(db),
             ..Connections::default()
         }
     }
@@ -191,7 +198,10 @@ impl Connections {
         first
     }
 
-    /// Hands what other nodes send to `peer` to its connections here.
+    /// Hands what other nodes send to `peer` to its connections here, in order. Core
+    /// NATS drops what is published while a node is cut off from it, so messages are
+    /// checked by `seq`: one that skips ahead, or a reconnection to NATS, has what was
+    /// missed read from Postgres and delivered first.
     fn listen(self: &Arc<Self>, peer: Peer) {
         let Some(cluster) = &self.cluster else { return };
         let cluster = cluster.clone();
@@ -200,16 +210,85 @@ impl Connections {
             let Some(mut frames) = cluster.subscribe(peer_subject(peer)).await else {
                 return;
             };
-            while let Some(frame) = frames.next().await {
-                if let Some(asking) = frame.reply {
-                    cluster.acknowledge(asking.to_string());
-                } else if let Some((skip, text)) = unwrap_frame(frame.payload) {
-                    connections.send_here(peer, &text, skip);
+            let mut reconnected = cluster.reconnections();
+            let mut delivered = Delivered::default();
+            loop {
+                tokio::select! {
+                    frame = frames.next() => {
+                        let Some(frame) = frame else { return };
+                        if let Some(asking) = frame.reply {
+                            cluster.acknowledge(asking.to_string());
+                        } else if let Some(wrapped) = unwrap_frame(frame.payload) {
+                            connections.relayed(peer, wrapped, &mut delivered).await;
+                        }
+                    }
+                    Ok(()) = reconnected.changed() => {
+                        for (session, last) in delivered.clone() {
+                            connections.catch_up(peer, session, last, None, &mut delivered).await;
+                        }
+                    }
                 }
             }
         });
         if let Some(previous) = self.listening.insert(peer, task.abort_handle()) {
             previous.abort();
+        }
+    }
+
+    /// Delivers a frame from another node, after the messages it shows were missed.
+    async fn relayed(&self, peer: Peer, wrapped: Wrapped, delivered: &mut Delivered) {
+        if let Some((session, seq)) = wrapped.message {
+            match delivered.get(&session) {
+                Some(last) if seq <= *last => return,
+                Some(last) if seq > last + 1 => {
+                    let last = *last;
+                    self.catch_up(peer, session, last, Some(seq), delivered)
+                        .await;
+                }
+                _ => {}
+            }
+            delivered.insert(session, seq);
+        }
+        self.send_here(peer, &wrapped.text, wrapped.skip);
+    }
+
+    /// Delivers the messages of `session` after `last` (and before `until`) from
+    /// Postgres: what NATS lost. Internal notes only go to staff.
+    async fn catch_up(
+        &self,
+        peer: Peer,
+        session: SessionId,
+        last: i32,
+        until: Option<i32>,
+        delivered: &mut Delivered,
+    ) {
+        let Some(db) = &self.db else { return };
+        let with_notes = peer.kind != ParticipantType::Visitor;
+        let page = Page::After(last);
+        let read = db
+            .run(move |conn| {
+                Ok(db::messages::page(
+                    conn, session, page, CATCH_UP, with_notes,
+                )?)
+            })
+            .await;
+        let missed = match read {
+            Ok((missed, _)) => missed,
+            Err(error) => {
+                log::warn!(
+                    "session {session}: missed messages not read: {}",
+                    error.message
+                );
+                return;
+            }
+        };
+        for stored in &missed {
+            let message = objects::Message::from_stored(stored);
+            if until.is_some_and(|until| message.seq >= until) {
+                break;
+            }
+            delivered.insert(session, message.seq);
+            self.send_here(peer, &Frame::MessageNew { message }.to_text(), None);
         }
     }
 
@@ -275,7 +354,23 @@ impl Connections {
     /// Sends `text` to every connection of `peer` except `skip`, on every node.
     pub fn send_to(&self, peer: Peer, text: &ByteString, skip: Option<u64>) {
         if let Some(cluster) = &self.cluster {
-            cluster.publish(peer_subject(peer), wrap_frame(skip, text));
+            cluster.publish(peer_subject(peer), wrap_frame(skip, None, text));
+        }
+        self.send_here(peer, text, skip);
+    }
+
+    /// Sends `text`, the frame of message `seq` of `session`, as `send_to` does; the
+    /// other nodes check by its `seq` that none went missing on the way.
+    pub fn send_message_to(
+        &self,
+        peer: Peer,
+        text: &ByteString,
+        skip: Option<u64>,
+        (session, seq): (SessionId, i32),
+    ) {
+        if let Some(cluster) = &self.cluster {
+            let wrapped = wrap_frame(skip, Some((session, seq)), text);
+            cluster.publish(peer_subject(peer), wrapped);
         }
         self.send_here(peer, text, skip);
     }
@@ -321,19 +416,47 @@ fn peer_subject(peer: Peer) -> String {
     format!("sb.peer.{kind}.{}", peer.id.simple())
 }
 
+/// The last message of each session a peer's connections here got from another node.
+type Delivered = HashMap<SessionId, i32>;
+
+/// Messages read again from Postgres at a time: a longer outage's are read on the next
+/// reconnection or gap.
+const CATCH_UP: i64 = 500;
+
+/// A frame from another node: the connection it skips, the message it carries (its
+/// session and `seq`), and the text.
+#[derive(Debug, PartialEq)]
+struct Wrapped {
+    skip: Option<u64>,
+    message: Option<(SessionId, i32)>,
+    text: ByteString,
+}
+
 /// A frame for another node's connections: the id of the connection it skips (0 for
-/// none), then the text.
-fn wrap_frame(skip: Option<u64>, text: &ByteString) -> Bytes {
-    let mut payload = Vec::with_capacity(8 + text.len());
+/// none), the `seq` of the message it carries (0 for none) and its session's id (zeros
+/// for none), then the text.
+fn wrap_frame(skip: Option<u64>, message: Option<(SessionId, i32)>, text: &ByteString) -> Bytes {
+    let (session, seq) = message.map_or((Uuid::nil(), 0), |(session, seq)| (session.0, seq));
+    let mut payload = Vec::with_capacity(HEADER + text.len());
     payload.extend_from_slice(&skip.unwrap_or(0).to_be_bytes());
+    payload.extend_from_slice(&seq.to_be_bytes());
+    payload.extend_from_slice(session.as_bytes());
     payload.extend_from_slice(text.as_bytes());
     Bytes::from(payload)
 }
 
-fn unwrap_frame(payload: Bytes) -> Option<(Option<u64>, ByteString)> {
+const HEADER: usize = 8 + 4 + 16;
+
+fn unwrap_frame(payload: Bytes) -> Option<Wrapped> {
     let skip = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
-    let text = ByteString::try_from(payload.slice(8..)).ok()?;
-    Some(((skip != 0).then_some(skip), text))
+    let seq = i32::from_be_bytes(payload.get(8..12)?.try_into().ok()?);
+    let session = Uuid::from_slice(payload.get(12..HEADER)?).ok()?;
+    let text = ByteString::try_from(payload.slice(HEADER..)).ok()?;
+    Some(Wrapped {
+        skip: (skip != 0).then_some(skip),
+        message: (seq != 0).then_some((SessionId(session), seq)),
+        text,
+    })
 }
 
 #[cfg(test)]
@@ -341,13 +464,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_frame_crosses_to_another_node_with_the_connection_it_skips() {
+    fn a_frame_crosses_to_another_node_with_the_connection_it_skips_and_its_message() {
         let text = ByteString::from("{\"type\":\"typing\"}");
-        assert_eq!(
-            unwrap_frame(wrap_frame(Some(7), &text)),
-            Some((Some(7), text.clone()))
-        );
-        assert_eq!(unwrap_frame(wrap_frame(None, &text)), Some((None, text)));
+        let typing = Wrapped {
+            skip: Some(7),
+            message: None,
+            text: text.clone(),
+        };
+        assert_eq!(unwrap_frame(wrap_frame(Some(7), None, &text)), Some(typing));
+        let session = SessionId(Uuid::new_v4());
+        let message = Wrapped {
+            skip: None,
+            message: Some((session, 42)),
+            text: text.clone(),
+        };
+        let wrapped = wrap_frame(None, Some((session, 42)), &text);
+        assert_eq!(unwrap_frame(wrapped), Some(message));
         assert_eq!(unwrap_frame(Bytes::from_static(b"short")), None);
     }
 }

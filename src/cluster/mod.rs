@@ -13,12 +13,13 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::RequestErrorKind;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::{Error, Result};
 
@@ -76,6 +77,9 @@ pub struct Cluster {
     /// Whether the dispatcher runs here: always on a single node; in a cluster, on
     /// the node holding its role.
     dispatching: AtomicBool,
+    /// Counts this node's connections to NATS: what was published while it was away
+    /// is lost to it, and is read again from Postgres at each new one.
+    connected: Arc<watch::Sender<u64>>,
 }
 
 /// Frames waiting for the NATS client at most: a few seconds of a busy node's traffic.
@@ -99,6 +103,8 @@ impl Cluster {
         lease: Duration,
     ) -> Result<Cluster> {
         let node_id = node_id.unwrap_or_else(NodeId::generate);
+        let connected = Arc::new(watch::Sender::new(0));
+        let counted = connected.clone();
         let nats = match nats_url {
             None => None,
             Some(url) => {
@@ -108,6 +114,12 @@ impl Cluster {
                     // A node delivers its own events itself: what it publishes must
                     // not come back to it.
                     .no_echo()
+                    .event_callback(move |event| {
+                        if matches!(event, async_nats::Event::Connected) {
+                            counted.send_modify(|connections| *connections += 1);
+                        }
+                        async {}
+                    })
                     .connect(url)
                     .await
                     .map_err(|e| Error::internal(format!("NATS at {url}: {e}")))?;
@@ -130,6 +142,7 @@ impl Cluster {
             lease,
             sent: AtomicU64::new(0),
             dispatching: AtomicBool::new(nats.is_none()),
+            connected,
             nats,
         })
     }
@@ -140,6 +153,11 @@ impl Cluster {
     }
 
     /// Whether this node is one of several (NATS is configured).
+    /// Changes each time this node connects to NATS again.
+    pub fn reconnections(&self) -> watch::Receiver<u64> {
+        self.connected.subscribe()
+    }
+
     pub fn runs_dispatcher(&self) -> bool {
         self.dispatching.load(Ordering::Acquire)
     }

@@ -418,8 +418,14 @@ impl ChatSession {
 
     fn deliver(&self, frame: &Frame, to: Peers, skip: Option<u64>) {
         let text = frame.to_text();
+        let connections = &self.context().connections;
         for peer in to.iter() {
-            self.context().connections.send_to(peer, &text, skip);
+            match frame {
+                Frame::MessageNew { message } => {
+                    connections.send_message_to(peer, &text, skip, (self.id, message.seq))
+                }
+                _ => connections.send_to(peer, &text, skip),
+            }
         }
     }
 
