@@ -14,7 +14,7 @@ use actix::prelude::*;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::remote::{Ask, FromDispatcher, Tell};
+use super::wire::{Ask, FromDispatcher, Tell};
 use crate::actors::connections::{ConnectionHandle, Connections, Peer};
 use crate::actors::messages::dispatcher::{
     AcceptOffer, AssignmentSettled, CheckTransferTarget, DeclineOffer, DispatcherInbox, Enqueue,

@@ -4,6 +4,7 @@ mod abandon;
 mod actor;
 mod remote;
 mod updates;
+mod wire;
 
 pub use actor::{Dispatcher, DispatcherContext};
 pub use remote::{serve, HELLO, SNAPSHOTS};

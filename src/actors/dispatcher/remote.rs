@@ -18,23 +18,19 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::actor::Dispatcher;
+use super::wire::{Ask, Asker, FromDispatcher, Tell, ToDispatcher};
 use crate::actors::connections::ConnectionHandle;
 use crate::actors::messages::dispatcher::{
-    AcceptOffer, AssignmentSettled, CheckTransferTarget, CountSpecialists, DeclineOffer, Enqueue,
-    Follow, GetQueue, Lead, NodesAlive, OpenSessionsOf, Pickup, QueueSummary, Restored,
-    SessionClosed, SetAvailability, SnapshotArrived, SpecialistGone, StatusOf, TellPosition,
+    AcceptOffer, DeclineOffer, Follow, Lead, NodesAlive, Pickup, Restored, SnapshotArrived,
+    SpecialistGone,
 };
 use crate::actors::reply::Reply;
 use crate::cluster::{Cluster, Unanswered};
-use crate::domain::{SessionId, SpecialistId};
+use crate::domain::SpecialistId;
 use crate::error::{Error, Result};
-use crate::protocol::server::SpecialistCounts;
 use crate::protocol::Frame;
-use crate::routing::Status;
 
 /// What the dispatcher's node serves.
 const SUBJECT: &str = "sb.dispatcher";
@@ -46,81 +42,6 @@ pub const HELLO: &str = "sb.dispatcher.hello";
 /// How long a message looks for a dispatcher past the lease, and how often.
 const PATIENCE: Duration = Duration::from_secs(5);
 const RETRY: Duration = Duration::from_millis(200);
-
-/// The connection on another node that asked, and its request's `ref`.
-#[derive(Serialize, Deserialize)]
-pub struct Asker {
-    reference: Option<String>,
-    origin: Option<u64>,
-}
-
-impl Asker {
-    fn of(reply: &Reply) -> Asker {
-        Asker {
-            reference: reply.reference(),
-            origin: reply.connection_id(),
-        }
-    }
-}
-
-/// A message to the dispatcher as it crosses NATS.
-#[derive(Serialize, Deserialize)]
-pub enum ToDispatcher {
-    Tell(Tell),
-    Ask(Ask),
-}
-
-/// What the dispatcher is told, needing no answer.
-#[derive(Serialize, Deserialize)]
-pub enum Tell {
-    Enqueue(Box<Enqueue>),
-    TellPosition(TellPosition),
-    SetAvailability(SetAvailability),
-    SpecialistGone(SpecialistGone),
-    AssignmentSettled(AssignmentSettled),
-    SessionClosed(SessionClosed),
-}
-
-/// What the dispatcher is asked: a WebSocket request, or a question.
-#[derive(Serialize, Deserialize)]
-pub enum Ask {
-    AcceptOffer {
-        offer_id: Uuid,
-        specialist: SpecialistId,
-        asker: Asker,
-    },
-    DeclineOffer {
-        offer_id: Uuid,
-        specialist: SpecialistId,
-        asker: Asker,
-    },
-    Pickup {
-        session: SessionId,
-        specialist: SpecialistId,
-        asker: Asker,
-    },
-    CheckTransferTarget(CheckTransferTarget),
-    OpenSessionsOf(OpenSessionsOf),
-    StatusOf(StatusOf),
-    GetQueue(GetQueue),
-    CountSpecialists(CountSpecialists),
-    Snapshot {
-        reference: Option<String>,
-    },
-}
-
-/// The dispatcher's answer, as it crosses NATS back.
-#[derive(Serialize, Deserialize)]
-pub enum FromDispatcher {
-    Done,
-    /// The frame for the asking connection, when the request has one.
-    Frame(Option<String>),
-    Checked(Result<()>),
-    Open(Vec<SessionId>),
-    Status(Option<Status>),
-    Queue(QueueSummary),
-    Counts(SpecialistCounts),
-}
 
 /// A message for the dispatcher from another node, or to be sent again from here.
 #[derive(Message)]

@@ -10,7 +10,8 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::actor::{Dispatcher, Told};
-use super::remote::{Ask, FromDispatcher, Tell, SNAPSHOTS};
+use super::remote::SNAPSHOTS;
+use super::wire::{Ask, FromDispatcher, Tell};
 use crate::actors::connections::Peer;
 use crate::actors::messages::dispatcher::{
     CountSpecialists, GetQueue, QueueSummary, TellPosition, UnwatchQueue, WatchQueue,
