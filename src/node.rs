@@ -219,7 +219,7 @@ pub async fn leave(state: &AppState) {
         return;
     }
     state.sessions.drain();
-    let leading = cluster.runs_dispatcher();
+    let leading = cluster.leads();
     let _ = state.dispatcher.send(Follow).await;
     let node = cluster.node_id.to_string();
     if let Err(error) = state

@@ -124,10 +124,13 @@ impl Application {
         };
         let search_indexer = config
             .search_indexing
-            .then(|| SearchIndexer::start(state.db.clone()));
+            .then(|| SearchIndexer::start(state.db.clone(), state.cluster.clone()));
         crate::attachments::sweep::UnsentUploadSweep::start(state.db.clone(), &config);
-        Context::with_receiver(scheduler_receiver)
-            .run(Scheduler::new(state.db.clone(), state.sessions.clone()));
+        Context::with_receiver(scheduler_receiver).run(Scheduler::new(
+            state.db.clone(),
+            state.cluster.clone(),
+            state.sessions.clone(),
+        ));
         // In a cluster the node that takes the dispatcher's role loads the queue then.
         let restored = match state.cluster.is_clustered() {
             true => Restored::default(),
@@ -151,6 +154,7 @@ impl Application {
         // Events left in the outbox by a crash are delivered from the first poll on.
         let deliverer_thread = deliverer::start(
             state.db.clone(),
+            state.cluster.clone(),
             webhooks,
             config.webhook_allow_private,
             webhook_tls,

@@ -391,14 +391,7 @@ async fn queue_order_capacity_and_one_offer_at_a_time_hold_across_nodes() {
 #[actix_web::test]
 async fn the_queue_carries_on_when_the_dispatchers_node_is_killed() {
     let mut nodes = Nodes::offering(3).await;
-    let mut running = Vec::new();
-    for node in &nodes.nodes {
-        running.push(metric(node, "switchboard_dispatcher_running").await);
-    }
-    let leader = running
-        .iter()
-        .position(|r| *r == 1.0)
-        .expect("a dispatcher");
+    let leader = dispatcher_node(&nodes).await;
     let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     let (a, b) = (&nodes.nodes[others[0]], &nodes.nodes[others[1]]);
     let (_, token) = a.new_specialist("sam@example.com", json!({})).await;
@@ -468,6 +461,44 @@ async fn nats_restarted_mid_conversation_loses_nothing() {
         assert_eq!(seen["message"]["seq"], seq, "every message, in order");
     }
     tab.expect_no("message.new", 500).await;
+}
+
+#[actix_web::test]
+async fn a_message_scheduled_on_a_node_that_dies_is_sent_by_another() {
+    let mut nodes = Nodes::start(2).await;
+    let leader = dispatcher_node(&nodes).await;
+    let other = 1 - leader;
+    let mut chat = Chat::open(&nodes.nodes[other]).await;
+    let session = chat.session_id.clone();
+    let mut tab = WsClient::connect(&nodes.nodes[leader], &chat.visitor_token).await;
+    // The specialist stays online through a console on the node that lives.
+    let _console = WsClient::connect(&nodes.nodes[leader], &chat.specialist_token).await;
+    let send_at = chrono::Utc::now() + chrono::TimeDelta::seconds(2);
+    chat.specialist
+        .expect_reply(
+            json!({"type": "message.send", "session_id": session,
+                   "client_msg_id": "later", "body": "sent by whoever is left",
+                   "send_at": send_at.to_rfc3339()}),
+            "message.scheduled",
+        )
+        .await;
+
+    nodes.nodes[other].kill9();
+    let sent = tab
+        .recv_type_within("message.new", Duration::from_secs(LEASE_SECS + 15))
+        .await;
+    assert_eq!(sent["message"]["body"], "sent by whoever is left");
+    tab.expect_no("message.new", 1000).await;
+}
+
+/// The index of the node running the dispatcher (and the once-per-cluster work).
+async fn dispatcher_node(nodes: &Nodes) -> usize {
+    for (i, node) in nodes.nodes.iter().enumerate() {
+        if metric(node, "switchboard_dispatcher_running").await == 1.0 {
+            return i;
+        }
+    }
+    panic!("no node runs the dispatcher");
 }
 
 /// A metric of `node` without labels, as `/metrics` shows it now.

@@ -4,8 +4,14 @@
 //! the session's `ChatSession` actor to deliver it: the session actor stays the only
 //! writer of its messages, and decides whether the row is sent or cancelled. A delivery
 //! that could not settle (database away, actor gone) is tried again a little later.
+//!
+//! In a cluster each node's scheduler sends what its sessions scheduled, and the
+//! leading node's also reads every pending row again each [`RELOAD_EVERY`], so the
+//! rows of a node that died are sent too. A row handed over twice is sent once: its
+//! session sends it only while it is pending.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -17,15 +23,19 @@ use super::messages::session::DeliverScheduled;
 use super::session::Sessions;
 use crate::access;
 use crate::auth::Caller;
+use crate::cluster::Cluster;
 use crate::db::{self, Db};
 use crate::domain::{ScheduledId, SessionId};
 use crate::error::{Error, Result};
 
 /// Wait before trying a delivery or the start-up load again after a failure.
 const RETRY: Duration = Duration::from_secs(5);
+/// How often the leading node of a cluster reads the pending rows again.
+const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Scheduler {
     db: Db,
+    cluster: Arc<Cluster>,
     sessions: Sessions,
     /// Pending rows in the order they are due.
     due: BTreeSet<(DateTime<Utc>, ScheduledId)>,
@@ -43,9 +53,10 @@ impl Scheduler {
         }
     }
 
-    pub fn new(db: Db, sessions: Sessions) -> Self {
+    pub fn new(db: Db, cluster: Arc<Cluster>, sessions: Sessions) -> Self {
         Self {
             db,
+            cluster,
             sessions,
             due: BTreeSet::new(),
             pending: HashMap::new(),
@@ -125,7 +136,7 @@ impl Scheduler {
             .into_actor(self)
             .map(|result, this, ctx| match result {
                 Ok(rows) => {
-                    log::info!("scheduler: {} pending scheduled messages", rows.len());
+                    log::debug!("scheduler: {} pending scheduled messages", rows.len());
                     for (id, session, send_at) in rows {
                         this.add(id, session, send_at);
                     }
@@ -145,6 +156,13 @@ impl Actor for Scheduler {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.load(ctx);
+        if self.cluster.is_clustered() {
+            ctx.run_interval(RELOAD_EVERY, |this, ctx| {
+                if this.cluster.leads() {
+                    this.load(ctx);
+                }
+            });
+        }
     }
 }
 

@@ -74,9 +74,10 @@ pub struct Cluster {
     pub lease: Duration,
     /// Messages this node sent to other nodes (commands, answers, events).
     pub sent: AtomicU64,
-    /// Whether the dispatcher runs here: always on a single node; in a cluster, on
-    /// the node holding its role.
-    dispatching: AtomicBool,
+    /// Whether this node leads: runs the dispatcher and the work done once per cluster
+    /// (scheduled messages, webhook delivery, search indexing). Always on a single
+    /// node; in a cluster, on the node holding the dispatcher's role.
+    leading: AtomicBool,
     /// Counts this node's connections to NATS: what was published while it was away
     /// is lost to it, and is read again from Postgres at each new one.
     connected: Arc<watch::Sender<u64>>,
@@ -141,7 +142,7 @@ impl Cluster {
             outgoing,
             lease,
             sent: AtomicU64::new(0),
-            dispatching: AtomicBool::new(nats.is_none()),
+            leading: AtomicBool::new(nats.is_none()),
             connected,
             nats,
         })
@@ -152,20 +153,20 @@ impl Cluster {
         self.nats.as_ref().map(|_| &self.node_id)
     }
 
-    /// Whether this node is one of several (NATS is configured).
     /// Changes each time this node connects to NATS again.
     pub fn reconnections(&self) -> watch::Receiver<u64> {
         self.connected.subscribe()
     }
 
-    pub fn runs_dispatcher(&self) -> bool {
-        self.dispatching.load(Ordering::Acquire)
+    pub fn leads(&self) -> bool {
+        self.leading.load(Ordering::Acquire)
     }
 
-    pub fn set_dispatching(&self, dispatching: bool) {
-        self.dispatching.store(dispatching, Ordering::Release);
+    pub fn set_leading(&self, leading: bool) {
+        self.leading.store(leading, Ordering::Release);
     }
 
+    /// Whether this node is one of several (NATS is configured).
     pub fn is_clustered(&self) -> bool {
         self.nats.is_some()
     }

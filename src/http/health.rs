@@ -80,7 +80,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
          switchboard_node_messages_sent_total {}\n",
         cluster.node_id,
         state.sessions.running_count(),
-        u8::from(cluster.runs_dispatcher()),
+        u8::from(cluster.leads()),
         cluster.sent.load(std::sync::atomic::Ordering::Relaxed),
     ));
     HttpResponse::Ok()

@@ -36,10 +36,13 @@ pub mod text;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 
+use crate::cluster::Cluster;
 use crate::db::{self, Db};
 use crate::domain::SessionId;
 use crate::error::Result;
@@ -61,18 +64,31 @@ const MARGIN: chrono::Duration = chrono::Duration::seconds(60);
 
 pub struct SearchIndexer {
     db: Db,
+    /// In a cluster only the leading node indexes.
+    cluster: Arc<Cluster>,
     /// The database clock at the last successful sweep; `None` until the first one,
     /// which therefore covers every session.
     swept_at: Option<DateTime<Utc>>,
 }
 
 impl SearchIndexer {
-    pub fn start(db: Db) -> Addr<SearchIndexer> {
-        SearchIndexer { db, swept_at: None }.start()
+    pub fn start(db: Db, cluster: Arc<Cluster>) -> Addr<SearchIndexer> {
+        SearchIndexer {
+            db,
+            cluster,
+            swept_at: None,
+        }
+        .start()
     }
 
     /// Sweeps, then schedules the next sweep a tick after this one ended.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if !self.cluster.leads() {
+            // The leader may change meanwhile: its first sweep covers every session.
+            self.swept_at = None;
+            ctx.run_later(TICK, Self::tick);
+            return;
+        }
         let db = self.db.clone();
         let ended_since = self.swept_at.map(|at| at - MARGIN);
         async move { db.run(move |conn| catch_up(conn, ended_since)).await }

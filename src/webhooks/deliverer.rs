@@ -10,6 +10,9 @@
 //! webhooks. Every attempt is recorded; failures are retried with exponential backoff
 //! until 24 hours after the event. At start-up and every hour, events older than
 //! [`KEEP_FOR`] that are settled are deleted with their history.
+//!
+//! In a cluster only the leading node delivers (see `cluster`): the outbox is shared,
+//! and two deliverers would post each event twice.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -23,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use super::address::WebhookUrl;
 use super::{signature, Webhooks};
+use crate::cluster::Cluster;
 use crate::db::webhooks::{Due, Outcome, Webhook};
 use crate::db::{self, Db};
 use crate::domain::WebhookId;
@@ -51,6 +55,7 @@ const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
 /// What the supervisor and its workers share; lives on the deliverer's thread.
 struct Shared {
     db: Db,
+    cluster: Arc<Cluster>,
     webhooks: Arc<Webhooks>,
     allow_private: bool,
     client: awc::Client,
@@ -59,6 +64,7 @@ struct Shared {
 /// Starts the deliverer on a thread of its own; it stops with the returned arbiter.
 pub fn start(
     db: Db,
+    cluster: Arc<Cluster>,
     webhooks: Arc<Webhooks>,
     allow_private: bool,
     tls: Arc<rustls::ClientConfig>,
@@ -73,6 +79,7 @@ pub fn start(
             .finish();
         let shared = Rc::new(Shared {
             db,
+            cluster,
             webhooks,
             allow_private,
             client,
@@ -86,6 +93,10 @@ async fn supervise(shared: Rc<Shared>) {
     let mut workers: HashMap<WebhookId, JoinHandle<()>> = HashMap::new();
     let mut pruned_at: Option<Instant> = None;
     loop {
+        if !shared.cluster.leads() {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
         if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             pruned_at = Some(Instant::now());
             if let Err(error) = prune(&shared.db).await {

@@ -51,7 +51,7 @@ struct Incoming(ToDispatcher);
 impl Dispatcher {
     /// Whether the dispatcher runs here; when not, messages go to the node where it does.
     pub(super) fn leads(&self) -> bool {
-        self.context.cluster.runs_dispatcher()
+        self.context.cluster.leads()
     }
 
     /// The dispatcher's answer to `msg`, from the node running it, or from this one
@@ -67,7 +67,7 @@ impl Dispatcher {
             let payload = Bytes::from(serde_json::to_vec(&msg).expect("a message serializes"));
             let deadline = Instant::now() + cluster.lease + PATIENCE;
             loop {
-                if cluster.runs_dispatcher() {
+                if cluster.leads() {
                     return here.send(Incoming(msg)).await.map_err(Error::internal)?;
                 }
                 let patience = cluster.lease + PATIENCE;
@@ -343,7 +343,7 @@ impl Handler<Lead> for Dispatcher {
     fn handle(&mut self, Lead(restored): Lead, ctx: &mut Context<Self>) {
         self.cancel_offers(ctx);
         self.restore(restored);
-        self.context.cluster.set_dispatching(true);
+        self.context.cluster.set_leading(true);
         log::info!("this node runs the dispatcher");
         self.dispatch(ctx);
     }
@@ -356,7 +356,7 @@ impl Handler<Follow> for Dispatcher {
         if !self.leads() {
             return;
         }
-        self.context.cluster.set_dispatching(false);
+        self.context.cluster.set_leading(false);
         self.cancel_offers(ctx);
         self.restore(Restored::default());
         log::info!("another node runs the dispatcher");
