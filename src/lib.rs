@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod conversation;
+pub mod counted;
 pub mod db;
 pub mod domain;
 pub mod error;

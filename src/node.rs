@@ -24,6 +24,7 @@ use actix_ws::{CloseCode, CloseReason};
 use crate::actors::dispatcher::{self, HELLO, SNAPSHOTS};
 use crate::actors::messages::dispatcher::{Follow, Lead, NodesAlive, Restored, SnapshotArrived};
 use crate::actors::specialist::STATUS_SUBJECTS;
+use crate::counted::{self, Counted};
 use crate::db::ownership;
 use crate::domain::SpecialistId;
 use crate::error::{Error, Result};
@@ -91,8 +92,8 @@ pub async fn join(state: &AppState) -> Result<()> {
 }
 
 /// What other nodes send to every node: a queue snapshot for the consoles watching
-/// here, a specialist's new status, or, from a new dispatcher, the question who is
-/// online here.
+/// here, a specialist's new status, what they counted against a limit, or, from a new
+/// dispatcher, the question who is online here.
 async fn listen(state: &AppState) {
     let cluster = &state.cluster;
     if let Some(mut snapshots) = cluster.subscribe(SNAPSHOTS.into()).await {
@@ -115,6 +116,17 @@ async fn listen(state: &AppState) {
                 let status = serde_json::from_slice(&change.payload).ok();
                 if let (Some(id), Some(status)) = (id, status) {
                     specialists.status_changed(id, status);
+                }
+            }
+        });
+    }
+    if let Some(mut counts) = cluster.subscribe(counted::SUBJECT.into()).await {
+        let (limiters, logins) = (state.limiters.clone(), state.logins.clone());
+        actix::spawn(async move {
+            while let Some(count) = counts.next().await {
+                if let Ok(counted) = serde_json::from_slice::<Counted>(&count.payload) {
+                    limiters.count(&counted);
+                    logins.count(&counted);
                 }
             }
         });

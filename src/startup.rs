@@ -102,8 +102,11 @@ impl Application {
             cluster: cluster.clone(),
         });
         let state = AppState {
-            limiters: Arc::new(Limiters::new(&config)),
-            logins: Arc::new(crate::auth::LoginGuard::new(&config.limits)),
+            limiters: Arc::new(Limiters::new(&config, cluster.clone())),
+            logins: Arc::new(crate::auth::LoginGuard::new(
+                &config.limits,
+                cluster.clone(),
+            )),
             config: config.clone(),
             db,
             tokens: TokenKeys::new(&secret),
@@ -182,9 +185,10 @@ impl Application {
         }
         let server = server.bind(config.bind)?;
         let port = server.addrs()[0].port();
-        log::info!("listening on {}:{port}", config.bind.ip());
         crate::first_run::announce(&state.db, config.bind.ip(), port).await?;
         crate::node::join(&state).await?;
+        // Said once the node has joined its cluster: scripts and tests wait for it.
+        log::info!("listening on {}:{port}", config.bind.ip());
         Ok(Application {
             port,
             server: server.run(),

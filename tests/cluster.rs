@@ -26,21 +26,21 @@ struct Nodes {
 impl Nodes {
     /// Nodes that assign chats at once, as with `--auto-accept true`.
     async fn start(count: usize) -> Nodes {
-        Self::start_with(count, true).await
+        Self::start_with(count, &["--auto-accept", "true"]).await
     }
 
     /// Nodes that offer chats, which specialists accept or decline.
     async fn offering(count: usize) -> Nodes {
-        Self::start_with(count, false).await
+        Self::start_with(count, &["--auto-accept", "false"]).await
     }
 
-    async fn start_with(count: usize, auto_accept: bool) -> Nodes {
+    async fn start_with(count: usize, extra: &[&str]) -> Nodes {
         let port = free_port();
         let nats = NatsServer::start(port);
         let database = TestDatabase::fresh();
         let mut nodes = Vec::new();
         for i in 1..=count {
-            nodes.push(Self::node(&database, port, i, auto_accept).await);
+            nodes.push(Self::node(&database, port, i, extra).await);
         }
         Nodes {
             nodes,
@@ -62,23 +62,22 @@ impl Nodes {
         database: &TestDatabase,
         nats_port: u16,
         i: usize,
-        auto_accept: bool,
+        extra: &[&str],
     ) -> ServerProcess {
         let url = format!("nats://127.0.0.1:{nats_port}");
         let name = format!("node-{i}");
         let lease = LEASE_SECS.to_string();
-        let flags = [
+        let mut flags = vec![
             "--nats-url",
             url.as_str(),
             "--node-id",
             name.as_str(),
             "--lease-secs",
             lease.as_str(),
-            "--auto-accept",
-            if auto_accept { "true" } else { "false" },
             "--ws-rate-per-sec",
             "100000",
         ];
+        flags.extend_from_slice(extra);
         ServerProcess::start(&database.name, &flags).await
     }
 }
@@ -489,6 +488,46 @@ async fn a_message_scheduled_on_a_node_that_dies_is_sent_by_another() {
         .await;
     assert_eq!(sent["message"]["body"], "sent by whoever is left");
     tab.expect_no("message.new", 1000).await;
+}
+
+#[actix_web::test]
+async fn limits_per_address_and_per_account_count_every_nodes_requests() {
+    let limits = ["--visitor-signups-per-minute", "3", "--login-failures", "3"];
+    let nodes = Nodes::start_with(2, &limits).await;
+    let [first, second] = &nodes.nodes[..] else {
+        unreachable!()
+    };
+    let signup = |node: &ServerProcess| {
+        let url = format!("{}/api/v1/visitors", node.address());
+        let request = node.client().post(url).send();
+        async move { request.await.expect("POST /visitors").status().as_u16() }
+    };
+    assert_eq!(signup(first).await, 201);
+    assert_eq!(signup(second).await, 201);
+    assert_eq!(signup(first).await, 201);
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        signup(second).await,
+        429,
+        "the second node counts the first's"
+    );
+
+    first.new_specialist("sam@example.com", json!({})).await;
+    let login = |node: &ServerProcess, password: &str| {
+        let url = format!("{}/api/v1/auth/login", node.address());
+        let body = json!({"email": "sam@example.com", "password": password});
+        let request = node.client().post(url).send_json(&body);
+        async move { request.await.expect("POST /auth/login").status().as_u16() }
+    };
+    assert_eq!(login(first, "wrong").await, 401);
+    assert_eq!(login(second, "wrong").await, 401);
+    assert_eq!(login(first, "wrong").await, 401);
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        login(second, "specialist-pw").await,
+        429,
+        "three failures anywhere"
+    );
 }
 
 /// The index of the node running the dispatcher (and the once-per-cluster work).

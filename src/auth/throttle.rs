@@ -9,6 +9,9 @@
 //! time look up their account and verify a password, on a blocking thread, holding a
 //! database connection only for the lookup.
 //!
+//! In a cluster each node tells the others of every outcome, so the counts are the
+//! cluster's (see `counted`).
+//!
 //! The counter is a plain struct driven by the caller's clock, so its rules are tested
 //! without a runtime. Its memory is bounded: each key keeps at most `limit` times, and
 //! the number of keys is capped (expired ones are dropped first, then the ones whose
@@ -20,11 +23,14 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::password;
+use crate::cluster::Cluster;
 use crate::config::Limits;
+use crate::counted::{Counted, SUBJECT};
 use crate::error::{Error, Result};
 
 /// Failure times remembered per map at most, whatever the limit: a million `Instant`s
@@ -33,7 +39,7 @@ const REMEMBERED_FAILURES: usize = 1_000_000;
 
 /// An account as the throttle knows it: a digest of its lower-cased e-mail, so a long
 /// e-mail in a request costs no more memory than a short one.
-type AccountKey = [u8; 32];
+pub type AccountKey = [u8; 32];
 
 fn account_key(email: &str) -> AccountKey {
     Sha256::digest(email.trim().to_lowercase().as_bytes()).into()
@@ -85,14 +91,23 @@ impl LoginThrottle {
 
     /// Counts a failed attempt against both the account and the address.
     pub fn failed(&mut self, account: &str, address: IpAddr, now: Instant) {
-        self.accounts
-            .record(account_key(account), self.limit, self.window, now);
+        self.failed_at(account_key(account), address, now);
+    }
+
+    /// As [`LoginThrottle::failed`], for the account with this digest.
+    pub fn failed_at(&mut self, account: AccountKey, address: IpAddr, now: Instant) {
+        self.accounts.record(account, self.limit, self.window, now);
         self.addresses.record(address, self.limit, self.window, now);
     }
 
     /// Clears the account's failures; the address keeps its count.
     pub fn succeeded(&mut self, account: &str) {
-        self.accounts.forget(&account_key(account));
+        self.succeeded_at(&account_key(account));
+    }
+
+    /// As [`LoginThrottle::succeeded`], for the account with this digest.
+    pub fn succeeded_at(&mut self, account: &AccountKey) {
+        self.accounts.forget(account);
     }
 
     /// Accounts and addresses currently remembered.
@@ -182,16 +197,37 @@ fn drop_expired(times: &mut VecDeque<Instant>, window: Duration, now: Instant) {
 pub struct LoginGuard {
     throttle: Mutex<LoginThrottle>,
     turns: Arc<Semaphore>,
+    cluster: Arc<Cluster>,
 }
 
 impl LoginGuard {
-    pub fn new(limits: &Limits) -> Self {
+    pub fn new(limits: &Limits, cluster: Arc<Cluster>) -> Self {
         Self {
             throttle: Mutex::new(LoginThrottle::new(
                 limits.login_failures,
                 Duration::from_secs(limits.login_window_secs),
             )),
             turns: Arc::new(Semaphore::new(limits.password_hashes.max(1))),
+            cluster,
+        }
+    }
+
+    /// Counts a login outcome another node saw.
+    pub fn count(&self, counted: &Counted) {
+        match counted {
+            Counted::LoginFailed { account, address } => {
+                self.throttle()
+                    .failed_at(*account, *address, Instant::now())
+            }
+            Counted::LoginSucceeded { account } => self.throttle().succeeded_at(account),
+            Counted::Signup(_) | Counted::HttpMessage(_) | Counted::Upload(_) => {}
+        }
+    }
+
+    fn tell(&self, counted: &Counted) {
+        if self.cluster.is_clustered() {
+            let payload = serde_json::to_vec(counted).expect("a count serializes");
+            self.cluster.publish(SUBJECT.into(), Bytes::from(payload));
         }
     }
 
@@ -266,12 +302,19 @@ impl LoginAttempt {
     pub async fn verify(self, password: String, stored: Option<String>) -> Result<bool> {
         actix_web::web::block(move || {
             let matches = password::verify_or_pretend(&password, stored.as_deref());
-            let mut throttle = self.guard.throttle();
-            if matches {
-                throttle.succeeded(&self.account);
+            let account = account_key(&self.account);
+            let counted = if matches {
+                self.guard.throttle().succeeded_at(&account);
+                Counted::LoginSucceeded { account }
             } else {
-                throttle.failed(&self.account, self.address, Instant::now());
-            }
+                let now = Instant::now();
+                self.guard.throttle().failed_at(account, self.address, now);
+                Counted::LoginFailed {
+                    account,
+                    address: self.address,
+                }
+            };
+            self.guard.tell(&counted);
             matches
         })
         .await

@@ -112,7 +112,7 @@ async fn upload(
     let (name, mut part) = form.file_part().await?;
     let head = form.head(&mut part).await?;
     let kind = accepted_kind(&head)?;
-    state.limiters.uploads.check(&caller.uuid(), "uploads")?;
+    state.limiters.upload(caller.uuid())?;
 
     let mut file = IncomingFile::create(&state.config.attachment_dir()).await?;
     let received = receive(&mut file, head, &mut form, part, &bound).await;

@@ -6,11 +6,15 @@
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
+use bytes::Bytes;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 
+use crate::cluster::Cluster;
+use crate::counted::{Counted, SUBJECT};
 use crate::error::{Error, Result};
 
 /// Keys kept before the ones idle long enough to be full again are dropped.
@@ -42,24 +46,69 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             Error::rate_limited_for(format!("too many {what}, slow down"), wait)
         })
     }
+
+    /// Counts a request of `key` another node admitted.
+    pub fn count(&self, key: &K) {
+        let _ = self.limiter.check_key(key);
+    }
 }
 
 /// The request rates the HTTP API limits.
+/// Each is counted across the cluster (see `counted`).
 pub struct Limiters {
     /// `POST /visitors` per client address.
-    pub signups: RateLimiter<IpAddr>,
+    signups: RateLimiter<IpAddr>,
     /// `POST /sessions/{id}/messages` per caller.
-    pub messages: RateLimiter<uuid::Uuid>,
+    messages: RateLimiter<uuid::Uuid>,
     /// Uploads per caller.
-    pub uploads: RateLimiter<uuid::Uuid>,
+    uploads: RateLimiter<uuid::Uuid>,
+    cluster: Arc<Cluster>,
 }
 
 impl Limiters {
-    pub fn new(config: &crate::config::Config) -> Limiters {
+    pub fn new(config: &crate::config::Config, cluster: Arc<Cluster>) -> Limiters {
         Limiters {
             signups: RateLimiter::per_minute(config.visitor_signups_per_minute),
             messages: RateLimiter::per_minute(config.limits.http_messages_per_minute),
             uploads: RateLimiter::per_minute(config.limits.uploads_per_minute),
+            cluster,
+        }
+    }
+
+    /// A new visitor from client address `address` (as [`client_key`] gives it).
+    pub fn signup(&self, address: IpAddr) -> Result<()> {
+        self.signups
+            .check(&address, "new visitors from this address")?;
+        self.tell(&Counted::Signup(address));
+        Ok(())
+    }
+
+    pub fn http_message(&self, caller: uuid::Uuid) -> Result<()> {
+        self.messages.check(&caller, "messages")?;
+        self.tell(&Counted::HttpMessage(caller));
+        Ok(())
+    }
+
+    pub fn upload(&self, caller: uuid::Uuid) -> Result<()> {
+        self.uploads.check(&caller, "uploads")?;
+        self.tell(&Counted::Upload(caller));
+        Ok(())
+    }
+
+    /// Counts what another node admitted.
+    pub fn count(&self, counted: &Counted) {
+        match counted {
+            Counted::Signup(address) => self.signups.count(address),
+            Counted::HttpMessage(caller) => self.messages.count(caller),
+            Counted::Upload(caller) => self.uploads.count(caller),
+            Counted::LoginFailed { .. } | Counted::LoginSucceeded { .. } => {}
+        }
+    }
+
+    fn tell(&self, counted: &Counted) {
+        if self.cluster.is_clustered() {
+            let payload = serde_json::to_vec(counted).expect("a count serializes");
+            self.cluster.publish(SUBJECT.into(), Bytes::from(payload));
         }
     }
 }
@@ -96,6 +145,16 @@ mod tests {
         let wait = refused.retry_after.expect("a Retry-After");
         assert!((1..=30).contains(&wait), "{wait}");
         assert!(limiter.check(&b, "requests").is_ok());
+    }
+
+    #[test]
+    fn requests_another_node_admitted_count_against_the_key() {
+        let limiter = RateLimiter::per_minute(3);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        limiter.count(&a);
+        limiter.count(&a);
+        assert!(limiter.check(&a, "requests").is_ok());
+        assert!(limiter.check(&a, "requests").is_err());
     }
 
     #[test]

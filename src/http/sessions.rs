@@ -193,7 +193,7 @@ async fn send_message(
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
     authorize(&state, caller, id, Action::Send).await?;
-    state.limiters.messages.check(&caller.uuid(), "messages")?;
+    state.limiters.http_message(caller.uuid())?;
     let body = body.take()?.into_inner();
     let command = SessionCommand::Send {
         client_msg_id: body.client_msg_id.map(ClientMsgId::parse).transpose()?,
