@@ -1,8 +1,10 @@
 //! Several nodes (SPEC section 13): the transport between them. The design is in the
-//! README ("Several nodes"): Postgres judges who owns what (`db::ownership`, leases and
-//! epochs as fencing tokens), NATS carries requests to a session's owner
-//! (`actors::session::route`) and frames to a peer's connections on other nodes
-//! (`actors::connections`), and `node` keeps this node's lease.
+//! README ("Several nodes"): Postgres judges who owns what (`db::ownership`: leases,
+//! epochs as fencing tokens, the dispatcher's role), NATS carries requests to a
+//! session's owner (`actors::session::route`), messages to the dispatcher
+//! (`actors::dispatcher::remote`), frames to a peer's connections on other nodes with
+//! the repair of lost ones (`actors::connections`) and counts against limits
+//! (`counted`); `node` keeps this node's lease and role.
 //!
 //! This module only names the node and moves bytes: requests with their answers,
 //! publications and subscriptions. The client connects in the background and keeps
