@@ -32,6 +32,8 @@ use crate::state::AppState;
 
 /// The role of the node running the dispatcher.
 const DISPATCHER: &str = "dispatcher";
+/// How long joining waits for NATS to confirm this node's subscriptions.
+const SUBSCRIBED_WITHIN: Duration = Duration::from_secs(2);
 /// Said by a node that stops while running the dispatcher: take the role now.
 const VACANT: &str = "sb.dispatcher.vacant";
 
@@ -58,6 +60,8 @@ pub async fn join(state: &AppState) -> Result<()> {
             }
         });
     }
+    // What other nodes publish from now on reaches this one, unless NATS is away.
+    cluster.flush(SUBSCRIBED_WITHIN).await;
     let state = state.clone();
     actix::spawn(async move {
         let mut role = DispatcherRole::default();

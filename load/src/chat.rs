@@ -48,7 +48,8 @@ enum Phase {
 
 struct Shared {
     options: ChatOptions,
-    server: std::net::SocketAddr,
+    visitor_servers: Vec<std::net::SocketAddr>,
+    console_servers: Vec<std::net::SocketAddr>,
     /// Origin of the send times carried in message bodies.
     epoch: Instant,
     /// Samples count only for messages due from this many nanoseconds past `epoch`
@@ -124,7 +125,8 @@ impl Chat {
         let (phase_tx, phase) = watch::channel(Phase::Setup);
         let shared = Arc::new(Shared {
             options: options.clone(),
-            server: target.server,
+            visitor_servers: target.visitor_servers.clone(),
+            console_servers: target.console_servers.clone(),
             epoch: Instant::now(),
             measure_from: AtomicU64::new(u64::MAX),
             measure_until: AtomicU64::new(u64::MAX),
@@ -307,7 +309,8 @@ async fn wait_for(
 
 async fn console(shared: Arc<Shared>, token: String, index: usize) -> Result<()> {
     let connecting = Instant::now();
-    let (mut ws, _) = Client::connect(shared.server, &token, index).await?;
+    let server = shared.console_servers[index % shared.console_servers.len()];
+    let (mut ws, _) = Client::connect(server, &token, index).await?;
     shared.connect.record(connecting.elapsed());
     ws.request(json!({"type": "status.set", "status": "online"}), "online")
         .await?;
@@ -365,7 +368,8 @@ async fn visitor(
 ) -> Result<()> {
     let permit = connecting.acquire_owned().await?;
     let started = Instant::now();
-    let (mut ws, _) = Client::connect(shared.server, &token, index).await?;
+    let server = shared.visitor_servers[index % shared.visitor_servers.len()];
+    let (mut ws, _) = Client::connect(server, &token, index).await?;
     shared.connect.record(started.elapsed());
     drop(permit);
 

@@ -25,9 +25,20 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The server's address.
+    /// The server's address (a cluster's balancer, or one of its nodes).
     #[arg(long, default_value = "127.0.0.1:8080")]
     server: SocketAddr,
+    /// Nodes the chat's visitors connect to, in turn (default: `--server`): with
+    /// `--console-servers`, a cluster's conversations can have their two sides on
+    /// different nodes.
+    #[arg(long, value_delimiter = ',')]
+    visitor_servers: Vec<SocketAddr>,
+    /// Nodes the chat's consoles connect to, in turn (default: `--server`).
+    #[arg(long, value_delimiter = ',')]
+    console_servers: Vec<SocketAddr>,
+    /// The scenario's name in the results (default: the scenario's own).
+    #[arg(long)]
+    label: Option<String>,
     /// An admin account (see `switchboard create-admin`), used to create specialists.
     #[arg(long, default_value = "bench@example.com")]
     admin_email: String,
@@ -177,12 +188,18 @@ fn main() -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let or_server = |servers: Vec<SocketAddr>| match servers.is_empty() {
+        true => vec![cli.server],
+        false => servers,
+    };
     let target = setup::Target {
         server: cli.server,
+        visitor_servers: or_server(cli.visitor_servers),
+        console_servers: or_server(cli.console_servers),
         admin_email: cli.admin_email,
         admin_password: cli.admin_password,
     };
-    let report = match cli.scenario {
+    let mut report = match cli.scenario {
         Scenario::Chat {
             conversations,
             capacity,
@@ -291,6 +308,9 @@ async fn run(cli: Cli) -> Result<()> {
             search::run(&target, options, cli.server_pid).await?
         }
     };
+    if let Some(label) = cli.label {
+        report.set("scenario", label);
+    }
     report.finish(cli.json_out.as_deref())
 }
 

@@ -16,6 +16,9 @@ const SIGNUP_CONNECTIONS: usize = 32;
 
 pub struct Target {
     pub server: SocketAddr,
+    /// Where visitors and consoles of a chat connect, each in turn.
+    pub visitor_servers: Vec<SocketAddr>,
+    pub console_servers: Vec<SocketAddr>,
     pub admin_email: String,
     pub admin_password: String,
 }

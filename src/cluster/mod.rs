@@ -215,6 +215,14 @@ impl Cluster {
         client.subscribe(subject).await.ok()
     }
 
+    /// Waits, `patience` at most, until NATS has had everything sent so far: the
+    /// subscriptions made before are in force.
+    pub async fn flush(&self, patience: Duration) {
+        if let Some(client) = &self.nats {
+            let _ = tokio::time::timeout(patience, client.flush()).await;
+        }
+    }
+
     /// Answers every request on `subject` with `answer`'s reply, each in a task of its
     /// own so a slow answer holds up no other, until the returned task is aborted.
     /// Subscribers of one subject form a queue group: should two nodes serve it for a
