@@ -5,6 +5,10 @@
 #
 #   scripts/bench.sh            # all scenarios
 #   scripts/bench.sh idle queue # some of: throughput latency idle queue ceiling search hostile
+#   scripts/bench.sh cluster    # several nodes (SPEC section 13), in a section of its own
+#
+# `cluster` (not in the default list) runs scripts/cluster.sh: three nodes behind HAProxy
+# on one NATS, next to one node in the same run.
 #
 # `hostile` (not in the default list) measures the chat while hostile clients run: a
 # login flood, sockets that never read, and a stream of invalid frames.
@@ -29,8 +33,10 @@ ensure_build_deps
 command -v curl >/dev/null || apt_install curl
 ensure_postgres
 SERVER_PID=""
+CLUSTER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  stop_cluster
   stop_private_cluster
 }
 trap cleanup EXIT
@@ -84,9 +90,45 @@ stop_server() {
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
 }
 
+# Node i of the cluster start_cluster runs: scripts/cluster.sh puts it on the
+# balancer's port + i.
+cluster_node() { # i
+  echo "127.0.0.1:$((BENCH_PORT + $1))"
+}
+
+# Starts three nodes behind HAProxy on $BENCH_PORT with scripts/cluster.sh, on a fresh
+# database; extra arguments are environment assignments. CLUSTER_NODE_PIDS are the nodes.
+start_cluster() { # database [VAR=value ...]
+  local database=$1; shift
+  fresh_database "$database"
+  psql "$PG_SERVER_URL/postgres" -qc "CHECKPOINT" >/dev/null
+  DATA_DIR=$(mktemp -d)
+  env DATABASE_URL="$PG_SERVER_URL/$database" SWITCHBOARD_DATA_DIR="$DATA_DIR" RUST_LOG=warn \
+    ./target/release/switchboard create-admin --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" >/dev/null
+  # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of VAR=value words.
+  env DATABASE_URL="$PG_SERVER_URL/$database?sslmode=disable" SWITCHBOARD_BIND="127.0.0.1:$BENCH_PORT" \
+    SWITCHBOARD_DATA_DIR="$DATA_DIR" SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=100000000 \
+    RUST_LOG=warn "$@" ${BENCH_SERVER_ENV:-} scripts/cluster.sh 3 >"$OUT/cluster-$database.log" 2>&1 &
+  CLUSTER_PID=$!
+  until curl -fs "http://127.0.0.1:$BENCH_PORT/readyz" >/dev/null 2>&1; do
+    kill -0 "$CLUSTER_PID" 2>/dev/null || { log "the cluster did not start; see $OUT/cluster-$database.log"; exit 1; }
+    sleep 0.2
+  done
+  CLUSTER_NODE_PIDS=()
+  for i in 1 2 3; do
+    CLUSTER_NODE_PIDS+=("$(pgrep -f -- "switchboard --bind $(cluster_node "$i") " | head -n 1)")
+  done
+}
+
+stop_cluster() {
+  if [ -n "$CLUSTER_PID" ]; then
+    kill -TERM "$CLUSTER_PID" 2>/dev/null || true; wait "$CLUSTER_PID" 2>/dev/null || true; CLUSTER_PID=""
+  fi
+}
+
 load() {
   log "switchboard-load $*"
-  ./target/release/switchboard-load --server "127.0.0.1:$BENCH_PORT" --server-pid "$SERVER_PID" \
+  ./target/release/switchboard-load --server "127.0.0.1:$BENCH_PORT" ${SERVER_PID:+--server-pid "$SERVER_PID"} \
     --admin-email "$ADMIN_EMAIL" --admin-password "$ADMIN_PASSWORD" --json-out "$RESULTS" "$@"
 }
 
@@ -173,6 +215,55 @@ SQL
         --stuck-visitors 50 --stuck-messages 250 --stuck-resumes-per-sec 4 --stuck-pings-per-sec 4 \
         --invalid-connections 10 --invalid-rate 100
       stop_server ;;
+    cluster)
+      # The flat-out chat on one node, then on three nodes of one cluster with every
+      # conversation's visitor on node 1 or 2 and its specialist's console on node 3, so
+      # every message and every offer crosses NATS; the nodes share the two cores.
+      chat=(chat --conversations 2000 --window 4 --warmup-secs 5 --duration-secs 20 --accepts-per-sec 50)
+      start_server bench_cluster_one SWITCHBOARD_WS_RATE_PER_SEC=100000
+      load --label cluster-one-node "${chat[@]}"
+      stop_server
+      start_cluster bench_cluster_three SWITCHBOARD_WS_RATE_PER_SEC=100000
+      load --label cluster-three-nodes --visitor-servers "$(cluster_node 1),$(cluster_node 2)" \
+        --console-servers "$(cluster_node 3)" "${chat[@]}"
+      stop_cluster
+      # 50,000 idle visitors, a third on each node, each third held by a load process of
+      # its own: one process may hold no more sockets than its open-file limit. They
+      # connect to the nodes, not the balancer, which would need two descriptors a socket.
+      per_node=$(( (50000 + 2) / 3 ))
+      if [ $((per_node + 1000)) -gt "$(ulimit -n)" ]; then per_node=$(( $(ulimit -n) - 1000 )); fi
+      start_cluster bench_cluster_idle
+      idle_loads=()
+      for i in 1 2 3; do
+        log "switchboard-load idle --visitors $per_node on node-$i"
+        ./target/release/switchboard-load --server "$(cluster_node "$i")" \
+          --server-pid "${CLUSTER_NODE_PIDS[$((i - 1))]}" --label "cluster-idle-node-$i" \
+          --json-out "$RESULTS" idle --visitors "$per_node" --hold-secs 35 >"$OUT/idle-node-$i.json" &
+        idle_loads+=($!)
+      done
+      wait "${idle_loads[@]}"
+      stop_cluster
+      # kill -9 of node 1 (which also runs the dispatcher) 15 s into 2,000 msgs/s over
+      # 1,000 conversations. Its visitors reconnect to node 2 and send their
+      # unacknowledged messages again, as the widget does; the longest wait for an ack
+      # is the time until every session was served again. Then every acknowledged
+      # message is looked for in Postgres.
+      start_cluster bench_cluster_kill
+      acked="$OUT/cluster-kill-acked.csv"
+      load --label cluster-kill --visitor-servers "$(cluster_node 1),$(cluster_node 2)" \
+        --console-servers "$(cluster_node 3)" chat --conversations 1000 --rate 2000 \
+        --warmup-secs 5 --duration-secs 40 --accepts-per-sec 50 --reconnect --acked-out "$acked" \
+        --kill-pid "${CLUSTER_NODE_PIDS[0]}" --kill-after-secs 15
+      lost=$(psql "$PG_SERVER_URL/bench_cluster_kill" -Atq <<SQL
+CREATE TEMP TABLE acked (session_id uuid, client_msg_id text);
+\\copy acked FROM '$acked' WITH (FORMAT csv)
+SELECT count(*) FROM acked a WHERE NOT EXISTS
+  (SELECT 1 FROM messages m WHERE m.session_id = a.session_id AND m.client_msg_id = a.client_msg_id);
+SQL
+)
+      log "acknowledged messages not in Postgres: $lost of $(wc -l <"$acked")"
+      echo "{\"scenario\":\"cluster-kill-check\",\"acked\":$(wc -l <"$acked"),\"lost\":$lost}" >>"$RESULTS"
+      stop_cluster ;;
     *) log "unknown scenario $scenario"; exit 2 ;;
   esac
 done

@@ -37,6 +37,15 @@ pub struct ChatOptions {
     pub warmup: Duration,
     pub duration: Duration,
     pub accepts_per_sec: f64,
+    /// A visitor whose socket closes connects to the next visitor server and sends its
+    /// unacknowledged messages again (same `client_msg_id`), as the widget does.
+    pub reconnect: bool,
+    /// Where to write `session_id,client_msg_id` of every acknowledged message, for a
+    /// check that each one is stored.
+    pub acked_out: Option<std::path::PathBuf>,
+    /// A process (a node of the cluster) to kill with SIGKILL this long after sending
+    /// starts.
+    pub kill: Option<(u32, Duration)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -63,6 +72,9 @@ struct Shared {
     acked: AtomicU64,
     delivered: AtomicU64,
     errors: AtomicU64,
+    reconnects: AtomicU64,
+    /// `session_id,client_msg_id` of each acknowledged message, when asked for.
+    acked_ids: std::sync::Mutex<Vec<String>>,
     connect: Latency,
     queue_entry: Latency,
     ack: Latency,
@@ -91,6 +103,15 @@ pub async fn run(target: &Target, options: ChatOptions, server_pid: Option<u32>)
     });
     let chat = Chat::prepare(target, options.clone()).await?;
     chat.start_sending()?;
+    if let Some((pid, after)) = options.kill {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            eprintln!("killing process {pid}");
+            // SAFETY: kill(2) only sends a signal; a wrong pid is an error, not UB.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        });
+        report.set("killed_after_secs", after.as_secs_f64());
+    }
     tokio::time::sleep(options.warmup).await;
     let window = chat.begin_window();
     tokio::time::sleep(options.duration).await;
@@ -137,6 +158,8 @@ impl Chat {
             acked: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            acked_ids: std::sync::Mutex::new(Vec::new()),
             connect: Latency::default(),
             queue_entry: Latency::default(),
             ack: Latency::default(),
@@ -265,6 +288,11 @@ impl Chat {
         report.set("sent_total", shared.sent.load(Ordering::Relaxed));
         report.set("acked_total", shared.acked.load(Ordering::Relaxed));
         report.set("errors", shared.errors.load(Ordering::Relaxed));
+        report.set("reconnects", shared.reconnects.load(Ordering::Relaxed));
+        if let Some(path) = &options.acked_out {
+            let ids = shared.acked_ids.lock().map_err(|_| "acked ids poisoned")?;
+            std::fs::write(path, ids.join("\n") + "\n")?;
+        }
         report.set("ack_latency", shared.ack.summary());
         report.set("delivery_latency", shared.delivery.summary());
         report.set("connect", shared.connect.summary());
@@ -412,6 +440,7 @@ async fn visitor(
 
     let mut sender = Sender {
         ws,
+        server: index,
         session_id,
         index,
         next: 0,
@@ -431,7 +460,14 @@ async fn visitor(
             due = tick(&mut ticker), if !stopping => sender.send(&shared, due).await?,
             _ = stop_requested(&mut phase), if !stopping => stopping = true,
             text = sender.ws.next_text() => {
-                let text = text?.ok_or("closed while sending")?;
+                let text = match text {
+                    Ok(Some(text)) => text,
+                    Ok(None) | Err(_) if options.reconnect => {
+                        sender.reconnect(&shared, &token).await?;
+                        continue;
+                    }
+                    text => text?.ok_or("closed while sending")?,
+                };
                 let frame: Frame = serde_json::from_str(&text)?;
                 match frame.kind {
                     "message.ack" => {
@@ -467,6 +503,8 @@ async fn tick(ticker: &mut Option<Interval>) -> Instant {
 /// One visitor's outgoing messages and the ones not yet acknowledged.
 struct Sender {
     ws: Client,
+    /// The visitor server it is connected to, counting on from its index.
+    server: usize,
     session_id: String,
     index: usize,
     next: u64,
@@ -476,15 +514,38 @@ struct Sender {
 impl Sender {
     async fn send(&mut self, shared: &Shared, due: Instant) -> Result<()> {
         self.next += 1;
+        self.pending.push_back((self.next, due));
+        shared.sent.fetch_add(1, Ordering::Relaxed);
+        self.write(shared, self.next, due).await
+    }
+
+    async fn write(&mut self, shared: &Shared, n: u64, due: Instant) -> Result<()> {
         let nanos = due.duration_since(shared.epoch).as_nanos();
-        let (n, session, index) = (self.next, &self.session_id, self.index);
+        let (session, index) = (&self.session_id, self.index);
         self.ws
             .send_text(format!(
                 r#"{{"type":"message.send","ref":"{n}","session_id":"{session}","client_msg_id":"{index}-{n}","body":"t{nanos} {FILLER}"}}"#
             ))
-            .await?;
-        self.pending.push_back((n, due));
-        shared.sent.fetch_add(1, Ordering::Relaxed);
+            .await
+    }
+
+    /// Connects to the next visitor server that answers and sends the messages not yet
+    /// acknowledged again; each is stored once, whichever node had it.
+    async fn reconnect(&mut self, shared: &Shared, token: &str) -> Result<()> {
+        shared.reconnects.fetch_add(1, Ordering::Relaxed);
+        let servers = &shared.visitor_servers;
+        self.ws = loop {
+            self.server += 1;
+            let server = servers[self.server % servers.len()];
+            match Client::connect(server, token, self.index).await {
+                Ok((ws, _)) => break ws,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        let unacknowledged: Vec<(u64, Instant)> = self.pending.iter().copied().collect();
+        for (n, due) in unacknowledged {
+            self.write(shared, n, due).await?;
+        }
         Ok(())
     }
 
@@ -495,9 +556,15 @@ impl Sender {
             .and_then(|r| r.parse::<u64>().ok())
             .and_then(|n| self.pending.iter().position(|(m, _)| *m == n))
             .unwrap_or(0);
-        if let Some((_, due)) = self.pending.remove(position) {
+        if let Some((n, due)) = self.pending.remove(position) {
             if shared.measuring(due) {
                 shared.ack.record(due.elapsed());
+            }
+            if shared.options.acked_out.is_some() {
+                let id = format!("{},{}-{n}", self.session_id, self.index);
+                if let Ok(mut ids) = shared.acked_ids.lock() {
+                    ids.push(id);
+                }
             }
         }
     }

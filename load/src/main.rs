@@ -79,6 +79,18 @@ enum Scenario {
         /// How fast each console accepts its offers.
         #[arg(long, default_value_t = 10.0)]
         accepts_per_sec: f64,
+        /// Visitors whose socket closes reconnect to the next visitor server and send
+        /// their unacknowledged messages again (for killing a node mid-run).
+        #[arg(long)]
+        reconnect: bool,
+        /// Write `session_id,client_msg_id` of every acknowledged message here.
+        #[arg(long)]
+        acked_out: Option<PathBuf>,
+        /// Kill this process (a node) with SIGKILL `--kill-after-secs` into sending.
+        #[arg(long, requires = "kill_after_secs")]
+        kill_pid: Option<u32>,
+        #[arg(long)]
+        kill_after_secs: Option<f64>,
     },
     /// Chat at a fixed rate while a login flood, sockets that never read and a stream
     /// of invalid frames run for the whole measured window (SPEC sections 9 and 12).
@@ -208,6 +220,10 @@ async fn run(cli: Cli) -> Result<()> {
             warmup_secs,
             duration_secs,
             accepts_per_sec,
+            reconnect,
+            acked_out,
+            kill_pid,
+            kill_after_secs,
         } => {
             let options = chat::ChatOptions {
                 conversations,
@@ -217,6 +233,9 @@ async fn run(cli: Cli) -> Result<()> {
                 warmup: Duration::from_secs(warmup_secs),
                 duration: Duration::from_secs(duration_secs),
                 accepts_per_sec,
+                reconnect,
+                acked_out,
+                kill: kill_pid.zip(kill_after_secs.map(Duration::from_secs_f64)),
             };
             chat::run(&target, options, cli.server_pid).await?
         }
@@ -248,6 +267,9 @@ async fn run(cli: Cli) -> Result<()> {
                     warmup: Duration::from_secs(warmup_secs),
                     duration: Duration::from_secs(duration_secs),
                     accepts_per_sec,
+                    reconnect: false,
+                    acked_out: None,
+                    kill: None,
                 },
                 ramp: Duration::from_secs(ramp_secs),
                 after: Duration::from_secs(after_secs),

@@ -1,7 +1,9 @@
 """Writes the results of scripts/bench.sh into BENCHMARKS.md.
 
 Only the part between the results markers is replaced, so the notes kept below it
-(profiling, before/after figures) survive a re-run.
+(profiling, before/after figures) survive a re-run. The cluster's results have markers
+of their own: a run of `scripts/bench.sh cluster` leaves the one-node figures as they
+were, and a run without it leaves the cluster's.
 
 usage: report.py RESULTS.jsonl COMMAND BENCHMARKS.md
 """
@@ -13,6 +15,8 @@ import subprocess
 import sys
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+CLUSTER_START, CLUSTER_END = "<!-- cluster:start -->", "<!-- cluster:end -->"
+CLUSTER = "cluster-"
 
 
 def machine():
@@ -247,6 +251,84 @@ def hostile_details(r):
     ]
 
 
+def cluster_rows(results):
+    """The cluster's section: three nodes next to one, and the idle sockets per node."""
+    one, three = results.get(CLUSTER + "one-node"), results.get(CLUSTER + "three-nodes")
+    lines = []
+    if one and three:
+        rate = three["acked_per_sec"] / one["acked_per_sec"]
+        one_p99, three_p99 = one["ack_latency"]["p99_ms"], three["ack_latency"]["p99_ms"]
+        lines += [
+            f"**Chat flat out, one node and three** — {three['conversations']:,} conversations, "
+            f"window {three['window']} per chat, {three['measured_secs']} s measured after warm-up; "
+            "on three nodes every visitor is on node 1 or 2 and every console on node 3",
+            "",
+            "| figure | one node | three nodes | three / one | target | met |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| acked (persisted) messages/s | {one['acked_per_sec']:,.0f} | "
+            f"{three['acked_per_sec']:,.0f} | {rate:.0%} | ≥ 50 % | {'yes' if rate >= 0.5 else 'no'} |",
+            f"| ack latency p99 | {one_p99} ms | {three_p99} ms | {three_p99 / one_p99:.1f}× | "
+            f"≤ 2× | {'yes' if three_p99 <= 2 * one_p99 else 'no'} |",
+            f"| ack latency p50 / p99 / max | {latency(one['ack_latency'])} | "
+            f"{latency(three['ack_latency'])} | | | |",
+            f"| delivery latency p50 / p99 / max | {latency(one['delivery_latency'])} | "
+            f"{latency(three['delivery_latency'])} | | | |",
+            f"| errors | {one['errors']} | {three['errors']} | | | |",
+            "",
+        ]
+    kill, check = results.get(CLUSTER + "kill"), results.get(CLUSTER + "kill-check")
+    if kill and check:
+        longest = kill["ack_latency"]["max_ms"] / 1000
+        lines += [
+            f"**kill -9 of a node** — {kill['conversations']:,} conversations at "
+            f"{kill['target_rate']:,.0f} msgs/s, visitors on nodes 1 and 2, consoles on node 3; "
+            f"node 1 (running the dispatcher too) killed {kill.get('killed_after_secs', '–')} s "
+            "into sending; its visitors reconnect to node 2 and send their unacknowledged "
+            "messages again, as the widget does",
+            "",
+            "| figure | value | target | met |",
+            "| --- | --- | --- | --- |",
+            f"| acknowledged messages not in Postgres afterwards | {check['lost']} of "
+            f"{check['acked']:,} | 0 | {'yes' if check['lost'] == 0 else 'no'} |",
+            f"| longest wait for an ack (every session served again) | {longest:.1f} s | ≤ 15 s | "
+            f"{'yes' if longest <= 15 else 'no'} |",
+            f"| ack latency p50 / p99 / max | {latency(kill['ack_latency'])} | | |",
+            f"| visitors' reconnections | {kill.get('reconnects', '–')} | | |",
+            f"| messages acked / sent, errors | {kill['acked_total']:,} / {kill['sent_total']:,}, "
+            f"{kill['errors']} | | |",
+            "",
+        ]
+    idle = [results[key] for key in sorted(results) if key.startswith(CLUSTER + "idle-node-")]
+    if idle:
+        thirds = [r.get("still_open", 0) for r in idle]
+        parts = " + ".join(f"{n:,}" for n in thirds)
+        lines += [
+            f"**Idle visitors across three nodes** — {sum(thirds):,} sockets held "
+            f"({parts}), each node's third connected by a load process of its own",
+            "",
+            "| node | connected / failed / still open | RSS before / with them | per connection |",
+            "| --- | --- | --- | --- |",
+            *(f"| {r['scenario'][len(CLUSTER + 'idle-'):]} | {r['connected']:,} / {r['failed']} / "
+              f"{r['still_open']:,} | {r.get('server_rss_before_mib', '–')} / "
+              f"{r.get('server_rss_mib', '–')} MiB | {r.get('server_kib_per_connection', '–')} KiB |"
+              for r in idle),
+            "",
+        ]
+    return lines
+
+
+def replace_block(text, start, end, block):
+    """`text` with the part between `start` and `end` replaced by `block`; without such
+    a part, `block` goes before the notes."""
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        return head + block + rest.split(end, 1)[1]
+    if "\n## Notes" in text:
+        head, tail = text.split("\n## Notes", 1)
+        return head.rstrip() + "\n\n" + block + "\n\n## Notes" + tail
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
 def main():
     results_path, command, target = sys.argv[1:4]
     results = {}
@@ -254,33 +336,34 @@ def main():
         if line.strip():
             record = json.loads(line)
             results[record["scenario"]] = record
-    block = [
-        START,
-        f"Run on {datetime.date.today().isoformat()} with `{command.strip()}`.",
-        "",
-        f"Machine: {machine()}. The load tool (`switchboard-load`) runs on the same machine "
-        "and shares its two cores with the server and Postgres.",
-        "",
-        "| budget (SPEC sections 9 and 10) | target | measured | met |",
-        "| --- | --- | --- | --- |",
-        *budget_rows(results),
-        "",
-        *details(results),
-        END,
-    ]
-    text = "\n".join(block)
+    run = (f"Run on {datetime.date.today().isoformat()} with `{command.strip()}`.\n\n"
+           f"Machine: {machine()}. The load tool (`switchboard-load`) runs on the same machine "
+           "and shares its two cores with the server and Postgres.")
     if os.path.exists(target):
-        existing = open(target).read()
-        if START in existing and END in existing:
-            head, rest = existing.split(START, 1)
-            tail = rest.split(END, 1)[1]
-            text = head + text + tail
-        else:
-            text = existing.rstrip() + "\n\n" + text + "\n"
+        text = open(target).read()
     else:
         text = ("# Benchmarks\n\nProduced by `scripts/bench.sh` (see the README). Everything between "
                 "the markers below is rewritten by each run; the notes after them are kept.\n\n"
-                + text + "\n\n## Notes\n")
+                f"{START}\n{END}\n\n## Notes\n")
+    one_node = {key: value for key, value in results.items() if not key.startswith(CLUSTER)}
+    if one_node:
+        block = [
+            START, run, "",
+            "| budget (SPEC sections 9 and 10) | target | measured | met |",
+            "| --- | --- | --- | --- |",
+            *budget_rows(one_node),
+            "",
+            *details(one_node),
+            END,
+        ]
+        text = replace_block(text, START, END, "\n".join(block))
+    if len(one_node) < len(results):
+        block = [
+            CLUSTER_START, "## Several nodes (SPEC section 13)", "", run, "",
+            *cluster_rows(results),
+            CLUSTER_END,
+        ]
+        text = replace_block(text, CLUSTER_START, CLUSTER_END, "\n".join(block))
     with open(target, "w") as out:
         out.write(text if text.endswith("\n") else text + "\n")
 
