@@ -307,15 +307,17 @@ async fn a_node_paused_past_its_lease_cannot_commit_for_its_old_sessions() {
 }
 
 #[actix_web::test]
-async fn sigterm_hands_a_nodes_sessions_over_at_once() {
+async fn sigterm_hands_a_nodes_sessions_and_the_dispatcher_over_at_once() {
     let mut nodes = Nodes::start(2).await;
-    let chat = Chat::open(&nodes.nodes[0]).await;
+    let leader = dispatcher_node(&nodes).await;
+    let other = 1 - leader;
+    let chat = Chat::open(&nodes.nodes[leader]).await;
     let session = chat.session_id.clone();
-    let mut visitor = WsClient::connect(&nodes.nodes[1], &chat.visitor_token).await;
+    let mut visitor = WsClient::connect(&nodes.nodes[other], &chat.visitor_token).await;
     visitor.say(&session, "before the restart").await;
 
-    nodes.nodes[0].terminate();
-    assert!(nodes.nodes[0]
+    nodes.nodes[leader].terminate();
+    assert!(nodes.nodes[leader]
         .exited_within(Duration::from_secs(10))
         .await
         .is_some());
@@ -327,6 +329,15 @@ async fn sigterm_hands_a_nodes_sessions_over_at_once() {
         started.elapsed()
     );
     assert_eq!(after["seq"], 2);
+    // The lease is 3 s: taking the role sooner means it was handed over.
+    let survivor = &nodes.nodes[other];
+    while metric(survivor, "switchboard_dispatcher_running").await != 1.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the dispatcher moved late"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[actix_web::test]

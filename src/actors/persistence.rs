@@ -20,6 +20,7 @@ use diesel::Connection;
 use tokio::sync::oneshot;
 
 use crate::db::{self, messages::Message as MessageRow, Pool};
+use crate::domain::SpecialistId;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::webhooks::{outbox, Webhooks};
@@ -31,6 +32,8 @@ const MAX_BATCH_MESSAGES: usize = 4096;
 /// merged, once alone after a failed batch), so it must only touch the database.
 pub struct Transact<T> {
     work: Box<Work<T>>,
+    /// The specialist whose row the work locks (an assignment counts their chats).
+    specialist: Option<SpecialistId>,
 }
 
 type Work<T> = dyn Fn(&mut PgConnection) -> Result<T> + Send;
@@ -39,7 +42,15 @@ impl<T> Transact<T> {
     pub fn new(work: impl Fn(&mut PgConnection) -> Result<T> + Send + 'static) -> Self {
         Self {
             work: Box::new(work),
+            specialist: None,
         }
+    }
+
+    /// Work that locks `specialist`'s row: its transaction locks every such row first,
+    /// in id order, so two transactions assigning to the same specialists in different
+    /// orders take turns instead of deadlocking.
+    pub fn locking(self, specialist: Option<SpecialistId>) -> Self {
+        Self { specialist, ..self }
     }
 }
 
@@ -56,6 +67,7 @@ enum Request {
 
 /// A type-erased [`Transact`]: runs its work and keeps the output until the commit.
 trait Job: Send {
+    fn specialist(&self) -> Option<SpecialistId>;
     fn run(&mut self, conn: &mut PgConnection) -> Result<()>;
     fn succeed(self: Box<Self>);
     fn fail(self: Box<Self>, error: Error);
@@ -68,6 +80,10 @@ struct TypedJob<T> {
 }
 
 impl<T: Send + 'static> Job for TypedJob<T> {
+    fn specialist(&self) -> Option<SpecialistId> {
+        self.transact.specialist
+    }
+
     fn run(&mut self, conn: &mut PgConnection) -> Result<()> {
         self.output = Some((self.transact.work)(conn)?);
         Ok(())
@@ -289,6 +305,18 @@ impl DbWriter {
 /// webhook events, when anyone subscribes to them).
 fn commit(conn: &mut PgConnection, requests: &mut [Request], webhooks: &Webhooks) -> Result<()> {
     conn.transaction::<_, Error, _>(|conn| {
+        let mut specialists: Vec<SpecialistId> = requests
+            .iter()
+            .filter_map(|request| match request {
+                Request::Transact(job) => job.specialist(),
+                Request::Append { .. } => None,
+            })
+            .collect();
+        if !specialists.is_empty() {
+            specialists.sort_unstable_by_key(|id| id.0);
+            specialists.dedup();
+            db::specialists::lock(conn, &specialists)?;
+        }
         let mut messages = Vec::new();
         let mut epochs = db::messages::Epochs::default();
         for request in requests.iter_mut() {

@@ -91,6 +91,20 @@ pub fn update(
         .optional()
 }
 
+/// Locks the specialists' rows until the transaction ends, in the order given (callers
+/// sort them by id, so two transactions never wait on each other).
+pub fn lock(conn: &mut PgConnection, ids: &[SpecialistId]) -> QueryResult<()> {
+    for id in ids {
+        specialists::table
+            .find(*id)
+            .select(specialists::id)
+            .for_update()
+            .get_result::<SpecialistId>(conn)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Whether `specialist` has a free chat slot for `session`, counted from what is stored,
 /// with their row locked until the transaction ends: two nodes assigning to the same
 /// specialist at once take turns, and the second sees the first's chat.

@@ -272,7 +272,9 @@ impl ChatSession {
         } else {
             let webhooks = self.context().webhooks.clone();
             let epoch = self.epoch;
-            let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change, epoch));
+            let specialist = change.participant;
+            let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change, epoch))
+                .locking(specialist);
             Either::Right(persistence.transact(work))
         };
         ctx.wait(stored.into_actor(self).map(move |result, this, ctx| {
