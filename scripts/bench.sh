@@ -42,7 +42,10 @@ cleanup() {
 trap cleanup EXIT
 
 log "building release binaries"
-cargo build --release --bins -p switchboard -p switchboard-load
+# One at a time, as scripts/cluster.sh builds the server: built together, their shared
+# dependencies' features unite and the server would be built again for the cluster.
+cargo build --release --bin switchboard
+cargo build --release -p switchboard-load
 mkdir -p "$OUT"
 : >"$RESULTS"
 # 50,000 sockets on each side of the loopback need far more than the usual 1024 files;
@@ -238,7 +241,8 @@ SQL
         log "switchboard-load idle --visitors $per_node on node-$i"
         ./target/release/switchboard-load --server "$(cluster_node "$i")" \
           --server-pid "${CLUSTER_NODE_PIDS[$((i - 1))]}" --label "cluster-idle-node-$i" \
-          --json-out "$RESULTS" idle --visitors "$per_node" --hold-secs 35 >"$OUT/idle-node-$i.json" &
+          --json-out "$RESULTS" idle --visitors "$per_node" --hold-secs 35 \
+          --first-client $(( (i - 1) * 20000 )) >"$OUT/idle-node-$i.json" &
         idle_loads+=($!)
       done
       wait "${idle_loads[@]}"

@@ -25,6 +25,7 @@ struct Counts {
 pub async fn run(
     server: SocketAddr,
     visitors: usize,
+    first_client: usize,
     hold: Duration,
     server_pid: Option<u32>,
 ) -> Result<Report> {
@@ -43,7 +44,7 @@ pub async fn run(
         tasks.spawn(async move {
             let permit = connecting.acquire_owned().await.expect("never closed");
             let begun = Instant::now();
-            let mut ws = match Client::connect(server, &token, index).await {
+            let mut ws = match Client::connect(server, &token, first_client + index).await {
                 Ok((ws, _)) => ws,
                 Err(error) => {
                     if counts.failed.fetch_add(1, Ordering::Relaxed) < 5 {

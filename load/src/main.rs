@@ -154,6 +154,11 @@ enum Scenario {
         visitors: usize,
         #[arg(long, default_value_t = 30)]
         hold_secs: u64,
+        /// The number of the first client: clients connect from 127.0.0.2 on, a new
+        /// address every 20,000, so load processes numbered apart use addresses of
+        /// their own and do not run out of ports together.
+        #[arg(long, default_value_t = 0)]
+        first_client: usize,
     },
     /// A long queue, then a specialist taking chats from it one at a time.
     Queue {
@@ -288,10 +293,12 @@ async fn run(cli: Cli) -> Result<()> {
         Scenario::Idle {
             visitors,
             hold_secs,
+            first_client,
         } => {
             idle::run(
                 target.server,
                 visitors,
+                first_client,
                 Duration::from_secs(hold_secs),
                 cli.server_pid,
             )
