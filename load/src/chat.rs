@@ -37,8 +37,9 @@ pub struct ChatOptions {
     pub warmup: Duration,
     pub duration: Duration,
     pub accepts_per_sec: f64,
-    /// A visitor whose socket closes connects to the next visitor server and sends its
-    /// unacknowledged messages again (same `client_msg_id`), as the widget does.
+    /// A visitor whose socket closes connects again through `--server` (a cluster's
+    /// balancer) and sends its unacknowledged messages again (same `client_msg_id`), as
+    /// the widget does.
     pub reconnect: bool,
     /// Where to write `session_id,client_msg_id` of every acknowledged message, for a
     /// check that each one is stored.
@@ -59,6 +60,8 @@ struct Shared {
     options: ChatOptions,
     visitor_servers: Vec<std::net::SocketAddr>,
     console_servers: Vec<std::net::SocketAddr>,
+    /// Where a visitor reconnects: the balancer.
+    balancer: std::net::SocketAddr,
     /// Origin of the send times carried in message bodies.
     epoch: Instant,
     /// Samples count only for messages due from this many nanoseconds past `epoch`
@@ -148,6 +151,7 @@ impl Chat {
             options: options.clone(),
             visitor_servers: target.visitor_servers.clone(),
             console_servers: target.console_servers.clone(),
+            balancer: target.server,
             epoch: Instant::now(),
             measure_from: AtomicU64::new(u64::MAX),
             measure_until: AtomicU64::new(u64::MAX),
@@ -335,7 +339,16 @@ async fn wait_for(
     Ok(())
 }
 
+/// A console, whose failure is said at once: the run waits for chats it would accept.
 async fn console(shared: Arc<Shared>, token: String, index: usize) -> Result<()> {
+    let ended = run_console(shared, token, index).await;
+    if let Err(error) = &ended {
+        eprintln!("console {index}: {error}");
+    }
+    ended
+}
+
+async fn run_console(shared: Arc<Shared>, token: String, index: usize) -> Result<()> {
     let connecting = Instant::now();
     let server = shared.console_servers[index % shared.console_servers.len()];
     let (mut ws, _) = Client::connect(server, &token, index).await?;
@@ -368,7 +381,7 @@ async fn console(shared: Arc<Shared>, token: String, index: usize) -> Result<()>
                         let now = Instant::now();
                         let sent_nanos = frame
                             .message
-                            .and_then(|m| m.body)
+                            .and_then(|m| m.body())
                             .and_then(|b| b.strip_prefix('t'))
                             .and_then(|b| b.split(' ').next())
                             .and_then(|n| n.parse::<u64>().ok());
@@ -440,7 +453,6 @@ async fn visitor(
 
     let mut sender = Sender {
         ws,
-        server: index,
         session_id,
         index,
         next: 0,
@@ -503,8 +515,6 @@ async fn tick(ticker: &mut Option<Interval>) -> Instant {
 /// One visitor's outgoing messages and the ones not yet acknowledged.
 struct Sender {
     ws: Client,
-    /// The visitor server it is connected to, counting on from its index.
-    server: usize,
     session_id: String,
     index: usize,
     next: u64,
@@ -529,15 +539,12 @@ impl Sender {
             .await
     }
 
-    /// Connects to the next visitor server that answers and sends the messages not yet
-    /// acknowledged again; each is stored once, whichever node had it.
+    /// Connects again through the balancer and sends the messages not yet acknowledged
+    /// again; each is stored once, whichever node had it.
     async fn reconnect(&mut self, shared: &Shared, token: &str) -> Result<()> {
         shared.reconnects.fetch_add(1, Ordering::Relaxed);
-        let servers = &shared.visitor_servers;
         self.ws = loop {
-            self.server += 1;
-            let server = servers[self.server % servers.len()];
-            match Client::connect(server, token, self.index).await {
+            match Client::connect(shared.balancer, token, self.index).await {
                 Ok((ws, _)) => break ws,
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }

@@ -79,8 +79,8 @@ enum Scenario {
         /// How fast each console accepts its offers.
         #[arg(long, default_value_t = 10.0)]
         accepts_per_sec: f64,
-        /// Visitors whose socket closes reconnect to the next visitor server and send
-        /// their unacknowledged messages again (for killing a node mid-run).
+        /// Visitors whose socket closes reconnect through `--server` and send their
+        /// unacknowledged messages again (for killing a node mid-run).
         #[arg(long)]
         reconnect: bool,
         /// Write `session_id,client_msg_id` of every acknowledged message here.

@@ -36,10 +36,25 @@ pub struct Frame<'a> {
     pub offer_id: Option<&'a str>,
 }
 
+/// A frame's `message`: a chat message, or something else (an error's explanation).
 #[derive(Deserialize)]
-pub struct FrameMessage<'a> {
-    #[serde(default, borrow)]
-    pub body: Option<&'a str>,
+#[serde(untagged)]
+pub enum FrameMessage<'a> {
+    Chat {
+        #[serde(default, borrow)]
+        body: Option<&'a str>,
+    },
+    /// An error frame's explanation, a string, which the tool does not read.
+    Explanation(serde::de::IgnoredAny),
+}
+
+impl<'a> FrameMessage<'a> {
+    pub fn body(&self) -> Option<&'a str> {
+        match self {
+            FrameMessage::Chat { body } => *body,
+            FrameMessage::Explanation(_) => None,
+        }
+    }
 }
 
 impl Client {

@@ -283,7 +283,7 @@ def cluster_rows(results):
             f"**kill -9 of a node** — {kill['conversations']:,} conversations at "
             f"{kill['target_rate']:,.0f} msgs/s, visitors on nodes 1 and 2, consoles on node 3; "
             f"node 1 (running the dispatcher too) killed {kill.get('killed_after_secs', '–')} s "
-            "into sending; its visitors reconnect to node 2 and send their unacknowledged "
+            "into sending; its visitors reconnect through HAProxy and send their unacknowledged "
             "messages again, as the widget does",
             "",
             "| figure | value | target | met |",
