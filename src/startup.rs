@@ -236,6 +236,7 @@ impl Application {
             while connections.connection_count() > 0 && std::time::Instant::now() < deadline {
                 actix_web::rt::time::sleep(Duration::from_millis(20)).await;
             }
+            state.cluster.close().await;
             handle.stop(true).await;
         });
         self.server.await

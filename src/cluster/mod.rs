@@ -88,6 +88,9 @@ pub struct Cluster {
 /// Frames waiting for the NATS client at most: a few seconds of a busy node's traffic.
 const PUBLISH_QUEUE: usize = 65_536;
 
+/// How long a clean stop gives the tasks reading subscriptions to see them end.
+const CLOSING: Duration = Duration::from_millis(200);
+
 /// Why a request to another node got no answer.
 #[derive(Debug, PartialEq)]
 pub enum Unanswered {
@@ -255,6 +258,16 @@ impl Cluster {
                 });
             }
         }))
+    }
+
+    /// Ends every subscription (a clean stop), so the tasks reading them end while the
+    /// runtime still runs: a subscription dropped after it cannot unsubscribe, and the
+    /// NATS client panics.
+    pub async fn close(&self) {
+        if let Some(client) = &self.nats {
+            let _ = client.drain().await;
+            tokio::time::sleep(CLOSING).await;
+        }
     }
 
     /// Answers a request that needs no more than an answer: "here".
