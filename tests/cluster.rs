@@ -180,7 +180,7 @@ async fn a_visitors_tabs_on_three_nodes_see_every_event() {
 
 #[actix_web::test]
 async fn the_owner_of_a_session_killed_mid_conversation_loses_nothing_acknowledged() {
-    let mut nodes = Nodes::start(2).await;
+    let mut nodes = Nodes::start(3).await;
     let chat = Chat::open(&nodes.nodes[0]).await;
     let session = chat.session_id.clone();
     let mut visitor = WsClient::connect(&nodes.nodes[1], &chat.visitor_token).await;
@@ -193,7 +193,7 @@ async fn the_owner_of_a_session_killed_mid_conversation_loses_nothing_acknowledg
     let killed_at = Instant::now();
     let survivor = &nodes.nodes[1];
     let after = say_until_acked(
-        &[survivor],
+        &[survivor, &nodes.nodes[2]],
         &chat.visitor_token,
         &session,
         "after the kill",
@@ -234,8 +234,8 @@ async fn the_owner_of_a_session_killed_mid_conversation_loses_nothing_acknowledg
 
 #[actix_web::test]
 async fn a_node_paused_past_its_lease_cannot_commit_for_its_old_sessions() {
-    let nodes = Nodes::start(2).await;
-    let [paused, other] = &nodes.nodes[..] else {
+    let nodes = Nodes::start(3).await;
+    let [paused, other, _] = &nodes.nodes[..] else {
         unreachable!()
     };
     let chat = Chat::open(paused).await;
@@ -308,9 +308,9 @@ async fn a_node_paused_past_its_lease_cannot_commit_for_its_old_sessions() {
 
 #[actix_web::test]
 async fn sigterm_hands_a_nodes_sessions_and_the_dispatcher_over_at_once() {
-    let mut nodes = Nodes::start(2).await;
+    let mut nodes = Nodes::start(3).await;
     let leader = dispatcher_node(&nodes).await;
-    let other = 1 - leader;
+    let other = (leader + 1) % 3;
     let chat = Chat::open(&nodes.nodes[leader]).await;
     let session = chat.session_id.clone();
     let mut visitor = WsClient::connect(&nodes.nodes[other], &chat.visitor_token).await;
@@ -330,8 +330,18 @@ async fn sigterm_hands_a_nodes_sessions_and_the_dispatcher_over_at_once() {
     );
     assert_eq!(after["seq"], 2);
     // The lease is 3 s: taking the role sooner means it was handed over.
-    let survivor = &nodes.nodes[other];
-    while metric(survivor, "switchboard_dispatcher_running").await != 1.0 {
+    let survivors: Vec<&ServerProcess> = (0..3)
+        .filter(|i| *i != leader)
+        .map(|i| &nodes.nodes[i])
+        .collect();
+    loop {
+        let mut running = 0.0;
+        for node in &survivors {
+            running += metric(node, "switchboard_dispatcher_running").await;
+        }
+        if running == 1.0 {
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "the dispatcher moved late"
@@ -439,7 +449,7 @@ async fn the_queue_carries_on_when_the_dispatchers_node_is_killed() {
 
 #[actix_web::test]
 async fn nats_restarted_mid_conversation_loses_nothing() {
-    let mut nodes = Nodes::start(2).await;
+    let mut nodes = Nodes::start(3).await;
     let mut chat = Chat::open(&nodes.nodes[0]).await;
     let session = chat.session_id.clone();
     let mut tab = WsClient::connect(&nodes.nodes[1], &chat.visitor_token).await;
@@ -475,9 +485,9 @@ async fn nats_restarted_mid_conversation_loses_nothing() {
 
 #[actix_web::test]
 async fn a_message_scheduled_on_a_node_that_dies_is_sent_by_another() {
-    let mut nodes = Nodes::start(2).await;
+    let mut nodes = Nodes::start(3).await;
     let leader = dispatcher_node(&nodes).await;
-    let other = 1 - leader;
+    let other = (leader + 1) % 3;
     let mut chat = Chat::open(&nodes.nodes[other]).await;
     let session = chat.session_id.clone();
     let mut tab = WsClient::connect(&nodes.nodes[leader], &chat.visitor_token).await;
