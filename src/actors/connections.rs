@@ -264,31 +264,38 @@ impl Connections {
     ) {
         let Some(db) = &self.db else { return };
         let with_notes = peer.kind != ParticipantType::Visitor;
-        let page = Page::After(last);
-        let read = db
-            .run(move |conn| {
-                Ok(db::messages::page(
-                    conn, session, page, CATCH_UP, with_notes,
-                )?)
-            })
-            .await;
-        let missed = match read {
-            Ok((missed, _)) => missed,
-            Err(error) => {
-                log::warn!(
-                    "session {session}: missed messages not read: {}",
-                    error.message
-                );
+        let mut after = last;
+        loop {
+            let page = Page::After(after);
+            let read = db
+                .run(move |conn| {
+                    Ok(db::messages::page(
+                        conn, session, page, CATCH_UP, with_notes,
+                    )?)
+                })
+                .await;
+            let (missed, more) = match read {
+                Ok(read) => read,
+                Err(error) => {
+                    log::warn!(
+                        "session {session}: missed messages not read: {}",
+                        error.message
+                    );
+                    return;
+                }
+            };
+            for stored in &missed {
+                let message = objects::Message::from_stored(stored);
+                if until.is_some_and(|until| message.seq >= until) {
+                    return;
+                }
+                after = message.seq;
+                delivered.insert(session, message.seq);
+                self.send_here(peer, &Frame::MessageNew { message }.to_text(), None);
+            }
+            if !more {
                 return;
             }
-        };
-        for stored in &missed {
-            let message = objects::Message::from_stored(stored);
-            if until.is_some_and(|until| message.seq >= until) {
-                break;
-            }
-            delivered.insert(session, message.seq);
-            self.send_here(peer, &Frame::MessageNew { message }.to_text(), None);
         }
     }
 
@@ -419,8 +426,7 @@ fn peer_subject(peer: Peer) -> String {
 /// The last message of each session a peer's connections here got from another node.
 type Delivered = HashMap<SessionId, i32>;
 
-/// Messages read again from Postgres at a time: a longer outage's are read on the next
-/// reconnection or gap.
+/// Messages read again from Postgres at a time.
 const CATCH_UP: i64 = 500;
 
 /// A frame from another node: the connection it skips, the message it carries (its
