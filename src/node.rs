@@ -24,6 +24,7 @@ use actix_ws::{CloseCode, CloseReason};
 use crate::actors::dispatcher::{self, HELLO, SNAPSHOTS};
 use crate::actors::messages::dispatcher::{Follow, Lead, NodesAlive, Restored, SnapshotArrived};
 use crate::actors::specialist::STATUS_SUBJECTS;
+use crate::cluster::Cluster;
 use crate::counted::{self, Counted};
 use crate::db::ownership;
 use crate::domain::SpecialistId;
@@ -53,13 +54,10 @@ pub async fn join(state: &AppState) -> Result<()> {
     state.sessions.serve().await?;
     listen(state).await;
     let (wake, mut vacancies) = mpsc::channel(1);
-    if let Some(mut vacant) = cluster.subscribe(VACANT.into()).await {
-        actix::spawn(async move {
-            while vacant.next().await.is_some() {
-                let _ = wake.try_send(());
-            }
-        });
-    }
+    on_each(cluster, VACANT.into(), move |_| {
+        let _ = wake.try_send(());
+    })
+    .await;
     // What other nodes publish from now on reaches this one, unless NATS is away.
     cluster.flush(SUBSCRIBED_WITHIN).await;
     let state = state.clone();
@@ -100,46 +98,45 @@ pub async fn join(state: &AppState) -> Result<()> {
 /// dispatcher, the question who is online here.
 async fn listen(state: &AppState) {
     let cluster = &state.cluster;
-    if let Some(mut snapshots) = cluster.subscribe(SNAPSHOTS.into()).await {
-        let dispatcher = state.dispatcher.clone();
+    let dispatcher = state.dispatcher.clone();
+    on_each(cluster, SNAPSHOTS.into(), move |snapshot| {
+        if let Ok(text) = ByteString::try_from(snapshot.payload) {
+            dispatcher.do_send(SnapshotArrived(text));
+        }
+    })
+    .await;
+    let specialists = state.specialists.clone();
+    on_each(cluster, format!("{STATUS_SUBJECTS}*"), move |change| {
+        let id = change.subject.strip_prefix(STATUS_SUBJECTS);
+        let id = id.and_then(|id| id.parse().ok()).map(SpecialistId);
+        let status = serde_json::from_slice(&change.payload).ok();
+        if let (Some(id), Some(status)) = (id, status) {
+            specialists.status_changed(id, status);
+        }
+    })
+    .await;
+    let (limiters, logins) = (state.limiters.clone(), state.logins.clone());
+    on_each(cluster, counted::SUBJECT.into(), move |count| {
+        if let Ok(counted) = serde_json::from_slice::<Counted>(&count.payload) {
+            limiters.count(&counted);
+            logins.count(&counted);
+        }
+    })
+    .await;
+    let specialists = state.specialists.clone();
+    on_each(cluster, HELLO.into(), move |_| specialists.republish_all()).await;
+}
+
+/// Hands every message published on `subject` from now on to `handle`.
+async fn on_each(
+    cluster: &Cluster,
+    subject: String,
+    mut handle: impl FnMut(async_nats::Message) + 'static,
+) {
+    if let Some(mut messages) = cluster.subscribe(subject).await {
         actix::spawn(async move {
-            while let Some(snapshot) = snapshots.next().await {
-                if let Ok(text) = ByteString::try_from(snapshot.payload) {
-                    dispatcher.do_send(SnapshotArrived(text));
-                }
-            }
-        });
-    }
-    let every_status = format!("{STATUS_SUBJECTS}*");
-    if let Some(mut changes) = cluster.subscribe(every_status).await {
-        let specialists = state.specialists.clone();
-        actix::spawn(async move {
-            while let Some(change) = changes.next().await {
-                let id = change.subject.strip_prefix(STATUS_SUBJECTS);
-                let id = id.and_then(|id| id.parse().ok()).map(SpecialistId);
-                let status = serde_json::from_slice(&change.payload).ok();
-                if let (Some(id), Some(status)) = (id, status) {
-                    specialists.status_changed(id, status);
-                }
-            }
-        });
-    }
-    if let Some(mut counts) = cluster.subscribe(counted::SUBJECT.into()).await {
-        let (limiters, logins) = (state.limiters.clone(), state.logins.clone());
-        actix::spawn(async move {
-            while let Some(count) = counts.next().await {
-                if let Ok(counted) = serde_json::from_slice::<Counted>(&count.payload) {
-                    limiters.count(&counted);
-                    logins.count(&counted);
-                }
-            }
-        });
-    }
-    if let Some(mut hellos) = cluster.subscribe(HELLO.into()).await {
-        let specialists = state.specialists.clone();
-        actix::spawn(async move {
-            while hellos.next().await.is_some() {
-                specialists.republish_all();
+            while let Some(message) = messages.next().await {
+                handle(message);
             }
         });
     }

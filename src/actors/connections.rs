@@ -238,14 +238,13 @@ impl Connections {
     /// Delivers a frame from another node, after the messages it shows were missed.
     async fn relayed(&self, peer: Peer, wrapped: Wrapped, delivered: &mut Delivered) {
         if let Some((session, seq)) = wrapped.message {
-            match delivered.get(&session) {
-                Some(last) if seq <= *last => return,
-                Some(last) if seq > last + 1 => {
-                    let last = *last;
+            match arrival(delivered.get(&session).copied(), seq) {
+                Arrival::Seen => return,
+                Arrival::After(last) => {
                     self.catch_up(peer, session, last, Some(seq), delivered)
                         .await;
                 }
-                _ => {}
+                Arrival::Next => {}
             }
             delivered.insert(session, seq);
         }
@@ -426,6 +425,25 @@ fn peer_subject(peer: Peer) -> String {
 /// The last message of each session a peer's connections here got from another node.
 type Delivered = HashMap<SessionId, i32>;
 
+/// How message `seq` of a session stands to the last one its peer got here.
+#[derive(Debug, PartialEq)]
+enum Arrival {
+    /// Delivered already (read from Postgres after a gap): dropped.
+    Seen,
+    /// The next one, or the first this node sees: delivered.
+    Next,
+    /// Later than the next: the messages after this `seq` went missing on the way.
+    After(i32),
+}
+
+fn arrival(last: Option<i32>, seq: i32) -> Arrival {
+    match last {
+        Some(last) if seq <= last => Arrival::Seen,
+        Some(last) if seq > last + 1 => Arrival::After(last),
+        _ => Arrival::Next,
+    }
+}
+
 /// Messages read again from Postgres at a time.
 const CATCH_UP: i64 = 500;
 
@@ -487,5 +505,14 @@ mod tests {
         let wrapped = wrap_frame(None, Some((session, 42)), &text);
         assert_eq!(unwrap_frame(wrapped), Some(message));
         assert_eq!(unwrap_frame(Bytes::from_static(b"short")), None);
+    }
+
+    #[test]
+    fn a_message_that_skips_ahead_reveals_the_missing_ones_and_a_repeat_is_dropped() {
+        assert_eq!(arrival(None, 7), Arrival::Next);
+        assert_eq!(arrival(Some(6), 7), Arrival::Next);
+        assert_eq!(arrival(Some(3), 7), Arrival::After(3));
+        assert_eq!(arrival(Some(7), 7), Arrival::Seen);
+        assert_eq!(arrival(Some(9), 7), Arrival::Seen);
     }
 }
