@@ -25,6 +25,10 @@ pub enum Action {
     Rate,
     Note,
     Transfer,
+    /// `message.leave`: a message for when someone can answer.
+    Leave,
+    /// Taking a left message to answer it.
+    Take,
 }
 
 /// The capacity in which a caller acts on a session.
@@ -38,13 +42,16 @@ pub enum Party {
     Admin,
     /// The bot that created the session.
     Bot,
+    /// Any specialist, before taking a left message nobody took yet (SPEC section 14):
+    /// may read it to decide, not talk.
+    Onlooker,
 }
 
 impl Party {
     pub fn participant_type(self) -> ParticipantType {
         match self {
             Party::Visitor => ParticipantType::Visitor,
-            Party::Specialist | Party::Admin => ParticipantType::Specialist,
+            Party::Specialist | Party::Admin | Party::Onlooker => ParticipantType::Specialist,
             Party::Bot => ParticipantType::Bot,
         }
     }
@@ -53,14 +60,14 @@ impl Party {
     pub fn audience(self) -> Audience {
         match self {
             Party::Visitor => Audience::Visitor,
-            Party::Specialist | Party::Admin => Audience::Staff,
+            Party::Specialist | Party::Admin | Party::Onlooker => Audience::Staff,
             Party::Bot => Audience::Bot,
         }
     }
 
     /// Whether notes are visible in this capacity.
     pub fn sees_notes(self) -> bool {
-        matches!(self, Party::Specialist | Party::Admin)
+        matches!(self, Party::Specialist | Party::Admin | Party::Onlooker)
     }
 }
 
@@ -97,7 +104,7 @@ pub fn may_send(role: Role, name: &str) -> Result<()> {
         "queue.unwatch",
         "session.tag",
     ];
-    const VISITOR_ONLY: [&str; 2] = ["session.start", "session.rate"];
+    const VISITOR_ONLY: [&str; 3] = ["session.start", "session.rate", "message.leave"];
     let staff = matches!(role, Role::Specialist | Role::Admin);
     if (STAFF_ONLY.contains(&name) && !staff)
         || (VISITOR_ONLY.contains(&name) && role != Role::Visitor)
@@ -116,6 +123,8 @@ fn party(session: &ChatSession, caller: &Caller) -> Option<Party> {
                 Some(Party::Specialist)
             } else if caller.is_admin() {
                 Some(Party::Admin)
+            } else if session.status == SessionStatus::Offline && session.specialist_id.is_none() {
+                Some(Party::Onlooker)
             } else {
                 None
             }
@@ -126,13 +135,17 @@ fn party(session: &ChatSession, caller: &Caller) -> Option<Party> {
 fn allowed(party: Party, action: Action) -> bool {
     use Action::*;
     match party {
-        Party::Visitor => matches!(action, Send | Typing | Read | Resume | History | End | Rate),
+        Party::Visitor => matches!(
+            action,
+            Send | Typing | Read | Resume | History | End | Rate | Leave
+        ),
         Party::Specialist => matches!(
             action,
-            Send | Schedule | Typing | Read | Resume | History | End | Note | Transfer
+            Send | Schedule | Typing | Read | Resume | History | End | Note | Transfer | Take
         ),
-        Party::Admin => matches!(action, Resume | History | End),
+        Party::Admin => matches!(action, Resume | History | End | Take),
         Party::Bot => matches!(action, Send | Resume | History | End),
+        Party::Onlooker => matches!(action, Resume | History | Take),
     }
 }
 
@@ -148,20 +161,23 @@ pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Resu
             format!("{action:?} is not allowed here").to_lowercase(),
         ));
     }
-    let open = matches!(
+    // A left message (`offline`) is answered like a chat, but not transferred or
+    // scheduled into: its visitor is away, and a reply reaches them by e-mail.
+    let answering = matches!(
         session.status,
-        SessionStatus::Waiting | SessionStatus::Active
+        SessionStatus::Active | SessionStatus::Offline
     );
     match action {
-        Action::Send | Action::Schedule | Action::Typing | Action::End if !open => {
+        Action::Send | Action::Schedule | Action::Typing | Action::End
+            if !session.status.is_open() =>
+        {
             Err(Error::conflict("the session has ended"))
         }
-        Action::Note | Action::Transfer if session.status != SessionStatus::Active => {
+        Action::Transfer | Action::Schedule if session.status != SessionStatus::Active => {
             Err(Error::conflict("the session is not active"))
         }
-        Action::Send | Action::Schedule | Action::Typing
-            if party == Party::Specialist && session.status != SessionStatus::Active =>
-        {
+        Action::Note if !answering => Err(Error::conflict("the session is not active")),
+        Action::Send | Action::Typing if party == Party::Specialist && !answering => {
             Err(Error::conflict("the session is not active"))
         }
         Action::Rate if session.status != SessionStatus::Ended => {

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use lettre::message::Mailbox;
 
 use crate::http::trusted_proxies::TrustedProxies;
+use crate::mail::settings::{mail_from, SmtpUrl};
 use crate::origins::AllowedOrigins;
 
 /// Settings of the server and of the maintenance subcommands.
@@ -66,6 +68,15 @@ pub struct Config {
     #[arg(long, env = "SWITCHBOARD_ABANDON_AFTER_SECS", default_value_t = 120)]
     pub abandon_after_secs: u64,
 
+    /// Seconds a visitor waits in the queue before the widget offers to leave a message
+    /// instead.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LEAVE_MESSAGE_AFTER_SECS",
+        default_value_t = 300
+    )]
+    pub leave_message_after_secs: u64,
+
     /// Seconds a specialist may have no console open before going offline.
     #[arg(long, env = "SWITCHBOARD_SPECIALIST_GRACE_SECS", default_value_t = 60)]
     pub specialist_grace_secs: u64,
@@ -78,6 +89,20 @@ pub struct Config {
     /// ones compiled in (e.g. an internal CA).
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_CA_FILE")]
     pub webhook_ca_file: Option<PathBuf>,
+
+    /// SMTP server for mail to visitors (`smtp://host:25`, `smtp://host:587?tls=required`,
+    /// `smtps://user:pass@host:465`); unset, mail is kept in the outbox, not sent.
+    #[arg(long, env = "SWITCHBOARD_SMTP_URL", value_parser = SmtpUrl::parse, hide_env_values = true)]
+    pub smtp_url: Option<SmtpUrl>,
+
+    /// Sender of mail to visitors: `Name <address>` or an address.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAIL_FROM",
+        value_parser = mail_from,
+        default_value = "Switchboard <no-reply@localhost>"
+    )]
+    pub mail_from: Mailbox,
 
     /// Keep the full-text search index up to date. Off, searches find only what was
     /// indexed before, visitors and session numbers; on again, the indexer catches up.

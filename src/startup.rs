@@ -35,9 +35,10 @@ pub struct Application {
     /// Held so the indexer runs as long as the application; none when indexing is off.
     _search_indexer: Option<Addr<SearchIndexer>>,
     deliverer_thread: StopOnDrop,
+    mail_thread: StopOnDrop,
 }
 
-/// Stops a thread of the application (the dispatcher's, the deliverer's) with it, also
+/// Stops a thread of the application (the dispatcher's, the deliverers') with it, also
 /// when a test drops a running application instead of shutting it down.
 struct StopOnDrop(Arbiter);
 
@@ -124,6 +125,7 @@ impl Application {
             metrics,
             webhooks: webhooks.clone(),
             cluster,
+            hours: Arc::new(crate::hours::Hours::default()),
         };
         let search_indexer = config
             .search_indexing
@@ -162,6 +164,13 @@ impl Application {
             config.webhook_allow_private,
             webhook_tls,
         );
+        // Mail left unsent by a crash or a mail server outage goes from the first poll on.
+        let mail_thread = crate::mail::sender::start(
+            state.db.clone(),
+            state.cluster.clone(),
+            config.smtp_url.clone(),
+            config.mail_from.clone(),
+        );
 
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
@@ -196,6 +205,7 @@ impl Application {
             dispatcher_thread: StopOnDrop(dispatcher_thread),
             _search_indexer: search_indexer,
             deliverer_thread: StopOnDrop(deliverer_thread),
+            mail_thread: StopOnDrop(mail_thread),
         })
     }
 
@@ -221,6 +231,7 @@ impl Application {
         // Held until the server has stopped.
         let _dispatcher_thread = self.dispatcher_thread;
         let _deliverer_thread = self.deliverer_thread;
+        let _mail_thread = self.mail_thread;
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
             crate::node::leave(&state).await;

@@ -36,4 +36,6 @@ pub struct AppState {
     pub webhooks: Arc<Webhooks>,
     /// This node, and its link to the others.
     pub cluster: Arc<crate::cluster::Cluster>,
+    /// Business hours, as the requests of this node read them.
+    pub hours: Arc<crate::hours::Hours>,
 }

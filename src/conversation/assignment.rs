@@ -128,7 +128,7 @@ impl Conversation {
         })];
         // The acceptor gets the whole transcript first, then everyone the assignment.
         if requested {
-            effects.push(Effect::AnswerWithTranscript);
+            effects.push(Effect::AnswerWithTranscript(Audience::Staff));
         }
         effects.push(Effect::Announce {
             frame: Frame::SessionAssigned {
@@ -325,7 +325,7 @@ mod tests {
                 ..
             }) if waited_secs == 30.0
         ));
-        assert!(matches!(effects[1], Effect::AnswerWithTranscript));
+        assert!(matches!(effects[1], Effect::AnswerWithTranscript(_)));
         assert!(matches!(effects[2], Effect::Announce { .. }));
         assert!(conversation.took_part(specialist));
     }

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::offline::LeftMessage;
 use super::state::Conversation;
 use super::step::{PageAnswer, Query, Step};
-use crate::access::{self, Action};
+use crate::access::{self, Action, Party};
 use crate::auth::Caller;
 use crate::db::messages::Page;
 use crate::domain::{
@@ -60,6 +61,10 @@ pub enum SessionCommand {
         skills: Option<Vec<String>>,
         note: Option<Remark>,
     },
+    /// `message.leave` on the visitor's open session.
+    Leave(LeftMessage),
+    /// `session.pickup` of a message left, which is not in the queue.
+    Take,
 }
 
 /// A request to one session, its inputs parsed into the conversation's types.
@@ -164,6 +169,8 @@ impl SessionCommand {
             SessionCommand::Rate { .. } => Action::Rate,
             SessionCommand::Note { .. } => Action::Note,
             SessionCommand::Transfer { .. } => Action::Transfer,
+            SessionCommand::Leave(_) => Action::Leave,
+            SessionCommand::Take => Action::Take,
         }
     }
 }
@@ -191,6 +198,8 @@ impl Conversation {
                 client_msg_id,
                 content,
             } => self.send(sender, client_msg_id, content, now),
+            SessionCommand::Leave(left) => self.leave(sender, left, now),
+            SessionCommand::Take => self.take(sender, now),
             SessionCommand::Schedule {
                 client_msg_id,
                 content,
@@ -205,11 +214,17 @@ impl Conversation {
                 is_typing,
             },
             SessionCommand::Read { seq } => self.read(sender, seq),
-            SessionCommand::Resume { after_seq } => Step::Read(Query::Page {
-                page: Page::After(after_seq.max(0)),
-                limit: RESUME_LIMIT,
-                with_notes: party.sees_notes(),
-                answer: PageAnswer::State(Box::new(self.session_for(party.audience()))),
+            SessionCommand::Resume { after_seq } => match party {
+                Party::Visitor => self.resume_returning(&sender),
+                _ => None,
+            }
+            .unwrap_or_else(|| {
+                Step::Read(Query::Page {
+                    page: Page::After(after_seq.max(0)),
+                    limit: RESUME_LIMIT,
+                    with_notes: party.sees_notes(),
+                    answer: PageAnswer::State(Box::new(self.session_for(party.audience()))),
+                })
             }),
             SessionCommand::History { before_seq, limit } => Step::Read(Query::Page {
                 page: Page::Before(before_seq.unwrap_or(i32::MAX)),

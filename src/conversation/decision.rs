@@ -5,13 +5,15 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::offline::Contact;
 use super::state::Peers;
 use crate::db::{self, sessions::SessionChanges};
 use crate::domain::{
-    AttachmentId, ParticipantType, ScheduledId, SessionEvent, SessionId, SpecialistId,
+    AttachmentId, ParticipantType, ScheduledId, SessionEvent, SessionId, SpecialistId, VisitorId,
 };
 use crate::error::Error;
-use crate::protocol::objects::{Message, Participant, Session};
+use crate::mail::Mail;
+use crate::protocol::objects::{Audience, Message, Participant, Session};
 use crate::protocol::Frame;
 use crate::routing::Waiting;
 use crate::webhooks::WebhookEvent;
@@ -25,8 +27,16 @@ pub struct Change {
     pub row: Option<SessionChanges>,
     pub event: Option<Event>,
     pub webhook: Option<WebhookEvent>,
-    /// A specialist to remember as having taken part (an assignment).
+    /// A specialist to remember as having taken part (an assignment); the commit checks
+    /// they have a free chat slot, unless `beyond_capacity`.
     pub participant: Option<SpecialistId>,
+    /// A left message taken to answer: it does not count against the specialist's chats
+    /// (SPEC section 14).
+    pub beyond_capacity: bool,
+    /// What the visitor who left a message gave to be reached at.
+    pub contact: Option<(VisitorId, Contact)>,
+    /// A reply mailed to a visitor who left a message, written to the mail outbox.
+    pub mail: Option<Mail>,
     pub read_cursor: Option<ReadCursor>,
     pub tags: Option<Vec<String>>,
     /// A file to check before the message that carries it is stored: uploaded to this
@@ -52,6 +62,8 @@ impl Change {
             && self.event.is_none()
             && self.webhook.is_none()
             && self.participant.is_none()
+            && self.contact.is_none()
+            && self.mail.is_none()
             && self.read_cursor.is_none()
             && self.tags.is_none()
             && self.file.is_none()
@@ -103,6 +115,8 @@ pub struct Stored {
     pub scheduled: Option<db::scheduled_messages::ScheduledMessage>,
     /// Scheduled messages cancelled with the session.
     pub cancelled: Vec<ScheduledId>,
+    /// The visitor after their contact details changed.
+    pub visitor: Option<db::visitors::Visitor>,
 }
 
 /// What to do once a change is committed (or instead of committing anything).
@@ -122,9 +136,9 @@ pub enum Effect {
         frame: Frame,
         to: Peers,
     },
-    /// Answer the requester with the whole conversation (`session.state`), read from the
-    /// database, before the effects that follow.
-    AnswerWithTranscript,
+    /// Answer the requester with the whole conversation (`session.state`) as `audience`
+    /// sees it, read from the database, before the effects that follow.
+    AnswerWithTranscript(Audience),
     Queue(QueueNotice),
     Schedule {
         id: ScheduledId,
@@ -191,6 +205,8 @@ pub enum Answer {
     },
     Tagged(Vec<String>),
     Archived(Session),
+    /// A message left: the session as its visitor now sees it.
+    Offline(Session),
 }
 
 impl Answer {
@@ -249,6 +265,7 @@ impl Answer {
                 session_id,
                 tags,
             },
+            Answer::Offline(session) => Frame::SessionOffline { reference, session },
             Answer::Archived(_) => return None,
         })
     }

@@ -41,18 +41,24 @@ impl Conversation {
         let mut row = self.new_row(&sender, kind, content.into_text(), now);
         row.client_msg_id = client_msg_id.map(ClientMsgId::into_inner);
         row.attachment_id = file.map(|f| f.attachment);
-        let mut change = Change::new(self.id());
+        let mut change = match sender.kind {
+            ParticipantType::Visitor => self.come_back(&sender),
+            _ => None,
+        }
+        .unwrap_or_else(|| Change::new(self.id()));
         change.file = file;
         if sender.kind == ParticipantType::Specialist {
             change.row = self.first_response(now);
         }
+        change.mail = self.reply_mail(&sender, &row);
         let unknown_key = row
             .client_msg_id
             .clone()
             .zip(sender.id)
             .filter(|_| !self.keys_complete);
+        let mailed = change.mail.is_some();
         let decision = appending(change, row, sender.name, false);
-        match unknown_key {
+        let step = match unknown_key {
             // A key older than those in memory may still be a resend.
             Some((key, sender)) => Step::CheckKey {
                 sender,
@@ -60,6 +66,11 @@ impl Conversation {
                 decision,
             },
             None => Step::Commit(decision),
+        };
+        if mailed {
+            Step::UnlessVisitorHere(Box::new(step))
+        } else {
+            step
         }
     }
 

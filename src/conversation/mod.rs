@@ -13,6 +13,7 @@ mod decision;
 mod fixtures;
 mod lifecycle;
 mod messages;
+mod offline;
 mod opening;
 mod pages;
 mod presence;
@@ -26,6 +27,7 @@ pub use decision::{
     Answer, Change, Effect, Event, FileToSend, QueueNotice, ReadCursor, ScheduledUpdate,
     Settlement, Stored,
 };
+pub use offline::{Contact, LeftMessage};
 pub use opening::{Opening, OpeningInput, Origin};
 pub use pages::fit_reply;
 pub use state::{Conversation, Peers, Restored, RECENT, REMEMBERED_KEYS};

@@ -3,7 +3,7 @@
 //! and the row they become.
 
 use crate::db::sessions::NewChatSession;
-use crate::domain::{inputs, BotId, Metadata, Priority, SessionId, VisitorId};
+use crate::domain::{inputs, BotId, Metadata, Priority, SessionId, SessionStatus, VisitorId};
 use crate::error::{Error, Result};
 
 /// The routing and context of a new conversation, every field checked.
@@ -75,6 +75,8 @@ impl Opening {
             page_url,
             user_agent,
             metadata: self.metadata.into_inner(),
+            status: SessionStatus::Waiting,
+            callback_requested: false,
         }
     }
 }

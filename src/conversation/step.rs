@@ -35,6 +35,9 @@ pub enum Step {
     Read(Query),
     /// Typing: the actor keeps the timer that ends it.
     Typing { from: Participant, is_typing: bool },
+    /// A reply to a visitor who left a message, carrying its mail: if the visitor has a
+    /// connection on some node they read it there, so the mail is dropped; then `step`.
+    UnlessVisitorHere(Box<Step>),
 }
 
 impl Step {
@@ -104,6 +107,17 @@ pub enum Then {
     Abandoned,
     Tagged(Vec<String>),
     Archived,
+    /// A message left (`was_waiting`: instead of waiting in the queue).
+    Left {
+        message: Box<Message>,
+        was_waiting: bool,
+    },
+    /// A left message taken by a specialist to answer.
+    Taken {
+        name: String,
+    },
+    /// The visitor came back to an answered message.
+    Returned,
     /// An audit entry only (an offer shown).
     Recorded,
 }
@@ -119,7 +133,10 @@ impl Then {
             | Then::Ended { .. }
             | Then::Rated(_)
             | Then::Tagged(_)
-            | Then::Archived => true,
+            | Then::Archived
+            | Then::Left { .. }
+            | Then::Taken { .. }
+            | Then::Returned => true,
             Then::ScheduledCancelled(_) | Then::Abandoned | Then::Recorded => false,
         }
     }
@@ -157,6 +174,12 @@ impl Conversation {
             }
             Then::Tagged(tags) => self.tagged(tags),
             Then::Archived => self.archived(stored),
+            Then::Left {
+                message,
+                was_waiting,
+            } => self.left(*message, was_waiting, stored),
+            Then::Taken { name } => self.taken(name, stored),
+            Then::Returned => self.returned(stored),
         }
     }
 

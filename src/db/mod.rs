@@ -6,8 +6,10 @@
 pub mod analytics;
 pub mod attachments;
 pub mod bots;
+pub mod business_hours;
 pub mod canned_responses;
 pub mod events;
+pub mod mail;
 pub mod messages;
 pub mod ownership;
 pub mod read_cursors;

@@ -72,6 +72,7 @@ diesel::table! {
         archived_at -> Nullable<Timestamptz>,
         owner_node -> Nullable<Text>,
         owner_epoch -> Int8,
+        callback_requested -> Bool,
     }
 }
 

@@ -40,6 +40,8 @@ pub struct ChatSession {
     pub owner_node: Option<String>,
     /// The fencing token of the session's writer.
     pub owner_epoch: i64,
+    /// A visitor who left a message asked to be called back.
+    pub callback_requested: bool,
 }
 
 #[cfg(test)]
@@ -77,6 +79,7 @@ impl ChatSession {
             archived_at: None,
             owner_node: None,
             owner_epoch: 0,
+            callback_requested: false,
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct NewChatSession {
     pub page_url: Option<String>,
     pub user_agent: Option<String>,
     pub metadata: serde_json::Value,
+    pub status: SessionStatus,
+    pub callback_requested: bool,
 }
 
 pub fn insert(conn: &mut PgConnection, session: &NewChatSession) -> QueryResult<ChatSession> {
@@ -196,7 +201,8 @@ pub fn views_of(conn: &mut PgConnection, ids: &[SessionId]) -> QueryResult<Vec<S
     with_tags(conn, rows)
 }
 
-/// The visitor's waiting or active sessions (at most one, by the partial unique index).
+/// The visitor's open (waiting, active or offline) sessions: at most one, by the partial
+/// unique index.
 pub fn open_for_visitor(
     conn: &mut PgConnection,
     visitor: VisitorId,
@@ -206,12 +212,17 @@ pub fn open_for_visitor(
         Box::new(
             chat_sessions::visitor_id
                 .eq(visitor)
-                .and(chat_sessions::status.eq_any([SessionStatus::Waiting, SessionStatus::Active])),
+                .and(chat_sessions::status.eq_any([
+                    SessionStatus::Waiting,
+                    SessionStatus::Active,
+                    SessionStatus::Offline,
+                ])),
         ),
     )
 }
 
-pub fn active_for_specialist(
+/// The specialist's active chats and the left messages they took to answer.
+pub fn open_for_specialist(
     conn: &mut PgConnection,
     specialist: SpecialistId,
 ) -> QueryResult<Vec<SessionView>> {
@@ -221,7 +232,7 @@ pub fn active_for_specialist(
             chat_sessions::specialist_id
                 .eq(specialist)
                 .assume_not_null()
-                .and(chat_sessions::status.eq(SessionStatus::Active)),
+                .and(chat_sessions::status.eq_any([SessionStatus::Active, SessionStatus::Offline])),
         ),
     )
 }
@@ -252,6 +263,7 @@ pub struct SessionChanges {
     pub feedback: Option<Option<String>>,
     pub rated_at: Option<Option<DateTime<Utc>>>,
     pub archived_at: Option<Option<DateTime<Utc>>>,
+    pub callback_requested: Option<bool>,
 }
 
 pub fn update(
@@ -305,7 +317,8 @@ pub fn find_by_idempotency_key(
     }
 }
 
-/// Whose sessions a listing shows (SPEC section 5, "who may see what").
+/// Whose sessions a listing shows (SPEC section 5, "who may see what"; section 14 for
+/// the left messages every specialist sees).
 #[derive(Debug, Clone, Copy)]
 pub enum Owner {
     Everyone,
@@ -343,7 +356,14 @@ pub fn list(
     query = match owner {
         Owner::Everyone => query,
         Owner::Bot(bot) => query.filter(chat_sessions::created_by_bot_id.eq(bot)),
-        Owner::Specialist(specialist) => query.filter(chat_sessions::specialist_id.eq(specialist)),
+        // Left messages nobody took yet are every specialist's to answer ("Needs reply").
+        Owner::Specialist(specialist) => query.filter(
+            chat_sessions::specialist_id
+                .eq(specialist)
+                .or(chat_sessions::status
+                    .eq(SessionStatus::Offline)
+                    .and(chat_sessions::specialist_id.is_null())),
+        ),
         Owner::Visitor(visitor) => query.filter(chat_sessions::visitor_id.eq(visitor)),
     };
     if let Some(status) = status {

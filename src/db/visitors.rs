@@ -51,6 +51,25 @@ pub fn find(conn: &mut PgConnection, id: VisitorId) -> QueryResult<Option<Visito
         .optional()
 }
 
+/// What a visitor who left a message gave to be reached at: the e-mail replaces the one
+/// on record; a name or phone left out keeps the one known before.
+pub fn set_contact(
+    conn: &mut PgConnection,
+    id: VisitorId,
+    email: &str,
+    name: Option<&str>,
+    phone: Option<&str>,
+) -> QueryResult<Visitor> {
+    diesel::update(visitors::table.find(id))
+        .set((
+            visitors::email.eq(email),
+            visitors::name.eq(coalesce(name, visitors::name)),
+            visitors::phone.eq(coalesce(phone, visitors::phone)),
+        ))
+        .returning(Visitor::as_returning())
+        .get_result(conn)
+}
+
 diesel::define_sql_function!(fn coalesce(value: Nullable<Text>, fallback: Nullable<Text>) -> Nullable<Text>);
 
 /// The visitor `bot` knows by `visitor.external_id`: created the first time, reused (with

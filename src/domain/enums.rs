@@ -79,12 +79,15 @@ text_enum!(
 );
 
 text_enum!(
-    /// Lifecycle of a conversation: waiting → active → ended, or waiting → abandoned.
+    /// Lifecycle of a conversation: waiting → active → ended, or waiting → abandoned; a
+    /// message left while nobody could answer is `offline` until its visitor comes back
+    /// to a reply (→ active) or it ends.
     SessionStatus {
         Waiting => "waiting",
         Active => "active",
         Ended => "ended",
         Abandoned => "abandoned",
+        Offline => "offline",
     }
 );
 
@@ -130,6 +133,8 @@ text_enum!(
         Ended => "ended",
         Abandoned => "abandoned",
         Rated => "rated",
+        LeftMessage => "left_message",
+        Returned => "returned",
     }
 );
 
@@ -141,6 +146,16 @@ text_enum!(
         Cancelled => "cancelled",
     }
 );
+
+impl SessionStatus {
+    /// Not ended: the visitor's one conversation, which `session.start` hands back.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Waiting | SessionStatus::Active | SessionStatus::Offline
+        )
+    }
+}
 
 impl Priority {
     /// Rank in the queue: a higher rank is served first.

@@ -5,7 +5,8 @@
 //! - The widget's calls ([`WIDGET_CALLS`]) answer the pages `SWITCHBOARD_ALLOWED_ORIGINS`
 //!   allows, preflights included.
 //! - `GET /api/v1/embedding` answers every page: it is how the widget on a refused page
-//!   learns that it is refused, to tell its visitor.
+//!   learns that it is refused, to tell its visitor. So does `GET /api/v1/availability`,
+//!   which tells no more than whether the chat is open.
 //! - The widget's files answer every page with `*`: they are public code, and a page
 //!   that may not use the chat still needs them for the widget to say so.
 //! - Every other call (staff, admin, bots) carries no CORS header, so no other site's
@@ -31,7 +32,11 @@ static WIDGET_CALLS: &[(Method, &str)] = &[
 ];
 
 /// The calls every page may read.
-static OPEN_CALLS: &[(Method, &str)] = &[(Method::GET, "/api/v1/embedding")];
+static OPEN_CALLS: &[(Method, &str)] = &[
+    (Method::GET, "/api/v1/embedding"),
+    // Whether anyone can answer now: public, and asked before anything else.
+    (Method::GET, "/api/v1/availability"),
+];
 
 /// How long a browser may reuse a preflight's answer, so a changed setting reaches
 /// every visitor within ten minutes.

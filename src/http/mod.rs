@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod bots;
+pub mod business_hours;
 pub mod canned_responses;
 pub mod client;
 pub mod conversations;
@@ -13,6 +14,7 @@ pub mod forwarded;
 pub mod health;
 pub mod later;
 pub mod login;
+pub mod mail;
 pub mod openapi;
 pub mod origin;
 pub mod pages;
@@ -58,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
                 .wrap(cors::widget_calls(&config.allowed_origins))
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
                 .configure(embedding::configure)
+                .configure(business_hours::configure)
                 .configure(visitors::configure)
                 .configure(login::configure)
                 .configure(setup::configure)
@@ -73,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
                 .configure(canned_responses::configure)
                 .configure(workspace::configure)
                 .configure(webhooks::configure)
+                .configure(mail::configure)
                 .configure(openapi::configure)
                 .default_service(web::to(api_not_found)),
         )

@@ -9,8 +9,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    attachments, bots, canned_responses, conversations, embedding, health, login, queue, scheduled,
-    sessions, setup, specialists, stats, transcripts, visitors, webhooks, workspace,
+    attachments, bots, business_hours, canned_responses, conversations, embedding, health, login,
+    mail, queue, scheduled, sessions, setup, specialists, stats, transcripts, visitors, webhooks,
+    workspace,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +29,9 @@ use super::{
         health::metrics,
         document,
         embedding::check,
+        business_hours::availability,
+        business_hours::show,
+        business_hours::replace,
         visitors::create,
         login::login,
         setup::check,
@@ -65,6 +69,8 @@ use super::{
         webhooks::list,
         webhooks::remove,
         webhooks::deliveries,
+        mail::list,
+        mail::mail_transcript,
     ),
     modifiers(&BearerAuth)
 )]

@@ -62,6 +62,8 @@ async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
             // What staff see beyond a bot's view (SPEC section 4, Session).
             entry.session.metadata = None;
             entry.session.visitor.email = None;
+            entry.session.visitor.phone = None;
+            entry.session.callback = None;
         }
     }
     Ok(HttpResponse::Ok().json(QueueBody {

@@ -314,7 +314,7 @@ async fn end(
 }
 
 /// The caller's sessions, newest first, a page at a time: a bot's own, a specialist's
-/// assigned ones, a visitor's own, all for admins.
+/// assigned ones and the left messages nobody took yet, a visitor's own, all for admins.
 #[utoipa::path(
     operation_id = "list_sessions",
     context_path = "/api/v1",

@@ -102,7 +102,7 @@ async fn prepare(
         .run(move |conn| {
             let specialist = db::specialists::find(conn, id)?
                 .ok_or_else(|| Error::unauthorized("unknown specialist"))?;
-            Ok((specialist, db::sessions::active_for_specialist(conn, id)?))
+            Ok((specialist, db::sessions::open_for_specialist(conn, id)?))
         })
         .await?;
     let status = match state.specialists.get(id) {

@@ -56,6 +56,8 @@ pub enum Request {
     Ping,
     #[serde(rename = "session.start")]
     SessionStart(SessionStart),
+    #[serde(rename = "message.leave")]
+    MessageLeave(LeaveMessage),
     #[serde(rename = "session.rate")]
     SessionRate {
         session_id: SessionId,
@@ -110,6 +112,22 @@ pub struct SessionStart {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// A message left for when someone can answer (SPEC section 14).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LeaveMessage {
+    /// The visitor's own waiting session, which leaves the queue.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub callback: Option<bool>,
+    pub body: String,
+}
+
 /// A specialist's availability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,6 +150,7 @@ impl Request {
             Request::SessionEnd { .. } => "session.end",
             Request::Ping => "ping",
             Request::SessionStart(_) => "session.start",
+            Request::MessageLeave(_) => "message.leave",
             Request::SessionRate { .. } => "session.rate",
             Request::StatusSet { .. } => "status.set",
             Request::OfferAccept { .. } => "offer.accept",
@@ -147,7 +166,7 @@ impl Request {
 }
 
 /// Every frame name a client may send, as [`Request::name`] spells them.
-pub const REQUEST_NAMES: [&str; 19] = [
+pub const REQUEST_NAMES: [&str; 20] = [
     "message.send",
     "message.unschedule",
     "typing",
@@ -157,6 +176,7 @@ pub const REQUEST_NAMES: [&str; 19] = [
     "session.end",
     "ping",
     "session.start",
+    "message.leave",
     "session.rate",
     "status.set",
     "offer.accept",

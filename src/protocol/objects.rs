@@ -163,6 +163,9 @@ pub struct SessionVisitor {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// For specialists and admins only, like the e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -207,6 +210,10 @@ pub struct Session {
     /// When the conversation was archived; for specialists and admins only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<DateTime<Utc>>,
+    /// The visitor who left a message asked to be called back; for specialists and
+    /// admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<bool>,
     /// The conversation so far; only in offers, so the specialist sees the bot's part.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Message>>,
@@ -250,6 +257,7 @@ impl Session {
                 } else {
                     None
                 },
+                phone: view.visitor.phone.clone().filter(|_| staff),
             },
             specialist: row.specialist_id.map(|id| SessionSpecialist {
                 id,
@@ -269,6 +277,7 @@ impl Session {
             },
             tags: staff.then(|| view.tags.clone()),
             archived_at: row.archived_at.filter(|_| staff),
+            callback: (staff && row.callback_requested).then_some(true),
             transcript: None,
         }
     }

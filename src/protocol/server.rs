@@ -97,6 +97,13 @@ pub enum Frame {
         reference: Option<String>,
         session: Session,
     },
+    /// The answer to `message.leave`: the session now holds the visitor's message.
+    #[serde(rename = "session.offline")]
+    SessionOffline {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session: Session,
+    },
     #[serde(rename = "session.rated")]
     SessionRated {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]

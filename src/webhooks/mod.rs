@@ -34,10 +34,14 @@ pub enum WebhookEvent {
     SessionRated,
     #[serde(rename = "message.created")]
     MessageCreated,
+    /// A waiting visitor left a message instead (SPEC section 14); a session created
+    /// offline is reported by `session.created`.
+    #[serde(rename = "session.offline")]
+    SessionOffline,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 7] = [
+    pub const ALL: [WebhookEvent; 8] = [
         WebhookEvent::SessionCreated,
         WebhookEvent::SessionAssigned,
         WebhookEvent::SessionTransferred,
@@ -45,6 +49,7 @@ impl WebhookEvent {
         WebhookEvent::SessionAbandoned,
         WebhookEvent::SessionRated,
         WebhookEvent::MessageCreated,
+        WebhookEvent::SessionOffline,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +61,7 @@ impl WebhookEvent {
             WebhookEvent::SessionAbandoned => "session.abandoned",
             WebhookEvent::SessionRated => "session.rated",
             WebhookEvent::MessageCreated => "message.created",
+            WebhookEvent::SessionOffline => "session.offline",
         }
     }
 

@@ -20,12 +20,13 @@ use crate::actors::messages::dispatcher::{
     AcceptOffer, AssignmentSettled, CheckTransferTarget, DeclineOffer, DispatcherInbox, Enqueue,
     OpenSessionsOf, Pickup, Restored, SessionClosed, SetAvailability, SpecialistGone, StatusOf,
 };
-use crate::actors::messages::session::{Assign, PresentOffer, ReturnToQueue};
+use crate::actors::messages::session::{Assign, Command, PresentOffer, ReturnToQueue};
 use crate::actors::persistence::{Persistence, Transact};
 use crate::actors::reply::Reply;
 use crate::actors::session::Sessions;
+use crate::auth::Caller;
 use crate::cluster::Cluster;
-use crate::conversation::Settlement;
+use crate::conversation::{SessionCommand, Settlement};
 use crate::db;
 use crate::domain::{ParticipantType, SessionEvent, SessionId, SessionStatus, SpecialistId};
 use crate::error::{Error, Result};
@@ -421,7 +422,15 @@ impl Handler<Pickup> for Dispatcher {
             return self.relay_pickup(msg, ctx);
         }
         if self.queue.get(msg.session).is_none() {
-            return msg.reply.err(Error::conflict("the session is not waiting"));
+            // Not queued: a message left while nobody could answer is taken outside the
+            // queue, by its session, which refuses anything else.
+            let take = Command {
+                caller: Caller::Specialist(msg.specialist),
+                name: msg.name,
+                reply: msg.reply,
+                command: SessionCommand::Take,
+            };
+            return self.context.sessions.tell(msg.session, take);
         }
         let holds_offer = self.offers.held(msg.session, msg.specialist);
         if let Err(error) = routing::check_pickup(self.roster.get(msg.specialist), holds_offer) {

@@ -135,10 +135,11 @@ impl Dispatcher {
     }
 
     pub(super) fn relay_pickup(&self, msg: Pickup, ctx: &Context<Self>) {
-        let (session, specialist) = (msg.session, msg.specialist);
+        let (session, specialist, name) = (msg.session, msg.specialist, msg.name);
         let to = |asker| Ask::Pickup {
             session,
             specialist,
+            name,
             asker,
         };
         self.relay(to, msg.reply, ctx);
@@ -293,11 +294,13 @@ impl Dispatcher {
             Ask::Pickup {
                 session,
                 specialist,
+                name,
                 asker,
             } => relayed(asker, |reply| {
                 let pickup = Pickup {
                     session,
                     specialist,
+                    name,
                     reply,
                 };
                 self.handle(pickup, ctx)
@@ -321,6 +324,10 @@ impl Dispatcher {
             Ask::CountSpecialists(m) => {
                 let counts = self.handle(m, ctx);
                 Box::pin(async move { counts.await.map(FromDispatcher::Counts) })
+            }
+            Ask::CheckAvailability(m) => {
+                let availability = self.handle(m, ctx);
+                Box::pin(async move { availability.await.map(FromDispatcher::Availability) })
             }
             Ask::Snapshot { reference } => {
                 let frame = self.snapshot(reference).to_text().to_string();

@@ -14,13 +14,14 @@ use super::remote::SNAPSHOTS;
 use super::wire::{Ask, FromDispatcher, Tell};
 use crate::actors::connections::Peer;
 use crate::actors::messages::dispatcher::{
-    CountSpecialists, GetQueue, QueueSummary, TellPosition, UnwatchQueue, WatchQueue,
+    Availability, CheckAvailability, CountSpecialists, GetQueue, QueueSummary, TellPosition,
+    UnwatchQueue, WatchQueue,
 };
-use crate::domain::SessionId;
+use crate::domain::{Priority, SessionId, VisitorId};
 use crate::error::Result;
 use crate::protocol::server::{SpecialistCounts, WaitingEntry};
 use crate::protocol::Frame;
-use crate::routing::{fitting_capacity, Status, Waiting};
+use crate::routing::{fitting_capacity, qualified, Status, Waiting};
 
 /// Queue updates are coalesced over a window, so a burst of changes sends one update per
 /// visitor instead of one per change. Every chat taken from the head moves everyone
@@ -236,6 +237,41 @@ impl Handler<CountSpecialists> for Dispatcher {
         Box::pin(std::future::ready(Ok(SpecialistCounts {
             online: self.roster.count(Status::Online),
             away: self.roster.count(Status::Away),
+        })))
+    }
+}
+
+impl Handler<CheckAvailability> for Dispatcher {
+    type Result = ResponseFuture<Result<Availability>>;
+
+    fn handle(&mut self, msg: CheckAvailability, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.leads() {
+            return self.ask_leader(Ask::CheckAvailability(msg), ctx, |a| match a {
+                FromDispatcher::Availability(availability) => Some(availability),
+                _ => None,
+            });
+        }
+        // The chat the visitor would start, as routing sees it: at the end of the queue.
+        let mut asked = Waiting::new(
+            SessionId::new(),
+            VisitorId::new(),
+            Priority::Medium,
+            Utc::now(),
+        );
+        asked.skills = msg.skills;
+        asked.language = msg.language;
+        let fitting_online = self
+            .roster
+            .iter()
+            .filter(|s| s.status == Status::Online && qualified(&asked, s))
+            .count();
+        let (capacity, free) = fitting_capacity(&self.roster, &asked);
+        let estimated_wait_secs = self
+            .estimator
+            .estimate(self.queue.len() + 1, capacity, free);
+        Box::pin(std::future::ready(Ok(Availability {
+            fitting_online,
+            estimated_wait_secs,
         })))
     }
 }

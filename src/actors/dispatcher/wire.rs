@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::actors::messages::dispatcher::{
-    AssignmentSettled, CheckTransferTarget, CountSpecialists, Enqueue, GetQueue, OpenSessionsOf,
-    QueueSummary, SessionClosed, SetAvailability, SpecialistGone, StatusOf, TellPosition,
+    AssignmentSettled, Availability, CheckAvailability, CheckTransferTarget, CountSpecialists,
+    Enqueue, GetQueue, OpenSessionsOf, QueueSummary, SessionClosed, SetAvailability,
+    SpecialistGone, StatusOf, TellPosition,
 };
 use crate::actors::reply::Reply;
 use crate::domain::{SessionId, SpecialistId};
@@ -64,6 +65,7 @@ pub enum Ask {
     Pickup {
         session: SessionId,
         specialist: SpecialistId,
+        name: Option<String>,
         asker: Asker,
     },
     CheckTransferTarget(CheckTransferTarget),
@@ -71,6 +73,7 @@ pub enum Ask {
     StatusOf(StatusOf),
     GetQueue(GetQueue),
     CountSpecialists(CountSpecialists),
+    CheckAvailability(CheckAvailability),
     Snapshot {
         reference: Option<String>,
     },
@@ -87,4 +90,5 @@ pub enum FromDispatcher {
     Status(Option<Status>),
     Queue(QueueSummary),
     Counts(SpecialistCounts),
+    Availability(Availability),
 }

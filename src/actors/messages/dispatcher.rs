@@ -70,6 +70,8 @@ pub struct DeclineOffer {
 pub struct Pickup {
     pub session: SessionId,
     pub specialist: SpecialistId,
+    /// The specialist's name, for a left message they take (it is not in the queue).
+    pub name: Option<String>,
     pub reply: Reply,
 }
 
@@ -180,6 +182,23 @@ pub struct NodesAlive(pub Vec<String>);
 #[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "Result<SpecialistCounts>")]
 pub struct CountSpecialists;
+
+/// Whether anyone online could take a chat needing these skills and this language,
+/// for `GET /availability` (SPEC section 14).
+#[derive(Message, serde::Serialize, serde::Deserialize)]
+#[rtype(result = "Result<Availability>")]
+pub struct CheckAvailability {
+    pub skills: Vec<String>,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Availability {
+    /// Online specialists with every skill and the language, whatever their load.
+    pub fitting_online: usize,
+    /// Expected wait of such a chat joining the queue now; `None` when nobody fits.
+    pub estimated_wait_secs: Option<u64>,
+}
 
 /// What sessions tell the dispatcher, as recipients: a session holds these, not the
 /// dispatcher's address, so the session actor never depends on the dispatcher's.

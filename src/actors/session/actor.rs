@@ -251,7 +251,28 @@ impl ChatSession {
             } => self.check_key(sender, key, decision, reply, ctx),
             Step::Read(query) => self.read(query, reply, ctx),
             Step::Typing { from, is_typing } => self.typing(from, is_typing, ctx),
+            Step::UnlessVisitorHere(step) => self.unless_visitor_here(*step, reply, ctx),
         }
+    }
+
+    /// A reply to a visitor who left a message is mailed only when they have no
+    /// connection on any node. Inside `ctx.wait`, like the commit it leads to; only this
+    /// session waits for the answer.
+    fn unless_visitor_here(&mut self, mut step: Step, reply: Option<Reply>, ctx: &mut Context<Self>) {
+        let Some(visitor) = self.conversation.as_ref().map(|c| c.row().visitor_id) else {
+            return;
+        };
+        let connections = self.context().connections.clone();
+        let peer = crate::actors::connections::Peer::visitor(visitor.0);
+        let here = async move { connections.is_connected_anywhere(peer).await };
+        ctx.wait(here.into_actor(self).map(move |here, this, ctx| {
+            if here {
+                if let Step::Commit(decision) | Step::CheckKey { decision, .. } = &mut step {
+                    decision.change.mail = None;
+                }
+            }
+            this.perform(step, reply, ctx);
+        }));
     }
 
     /// Commits the decision with the mailbox paused, so writes of this session never
@@ -272,7 +293,7 @@ impl ChatSession {
         } else {
             let webhooks = self.context().webhooks.clone();
             let epoch = self.epoch;
-            let specialist = change.participant;
+            let specialist = change.participant.filter(|_| !change.beyond_capacity);
             let work = Transact::new(move |conn| commit::commit(conn, &webhooks, &change, epoch))
                 .locking(specialist);
             Either::Right(persistence.transact(work))
@@ -378,15 +399,16 @@ impl ChatSession {
                 }
                 Effect::Deliver { frame, to } => self.deliver(&frame, to, skip),
                 Effect::Announce { frame, to } => self.deliver(&frame, to, None),
-                Effect::AnswerWithTranscript => {
+                Effect::AnswerWithTranscript(audience) => {
                     let Some(reply) = reply.take() else { continue };
                     // The mailbox waits so no message of the conversation overtakes it.
                     let rest: Vec<Effect> = effects.collect();
-                    let transcript = self.messages(Page::After(0), RESUME_LIMIT, true);
+                    let with_notes = audience == Audience::Staff;
+                    let transcript = self.messages(Page::After(0), RESUME_LIMIT, with_notes);
                     ctx.wait(transcript.into_actor(self).map(move |result, this, ctx| {
                         match (result, this.conversation.as_ref()) {
                             (Ok((messages, has_more)), Some(conversation)) => {
-                                let session = conversation.session_for(Audience::Staff);
+                                let session = conversation.session_for(audience);
                                 reply.answer(
                                     this.id,
                                     Answer::State {

@@ -12,6 +12,7 @@ use crate::db::sessions::SessionView;
 use crate::db::{self, sessions::NewChatSession};
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
+use crate::mail;
 use crate::webhooks::{outbox, WebhookEvent, Webhooks};
 
 /// Writes `change` if `epoch` is still the session's writer's; the outer result is a
@@ -49,7 +50,7 @@ pub fn commit(
     }
     // The dispatcher's roster counts each specialist's chats, but only this transaction
     // sees every node's assignments (a dispatcher taking over, one paused past its lease).
-    if let Some(specialist) = change.participant {
+    if let Some(specialist) = change.participant.filter(|_| !change.beyond_capacity) {
         if !db::specialists::has_free_slot(conn, specialist, id)? {
             return Ok(Err(Error::conflict("the specialist has no free chat slot")));
         }
@@ -60,6 +61,18 @@ pub fn commit(
     db::messages::insert_batch(conn, &change.messages, &Epochs::one(id, epoch))?;
     if let Some(changes) = &change.row {
         stored.row = Some(db::sessions::update(conn, id, changes)?);
+    }
+    if let Some((visitor, contact)) = &change.contact {
+        stored.visitor = Some(db::visitors::set_contact(
+            conn,
+            *visitor,
+            contact.email.as_str(),
+            contact.name.as_deref(),
+            contact.phone.as_deref(),
+        )?);
+    }
+    if let Some(mail) = &change.mail {
+        mail::outbox::write(conn, mail)?;
     }
     if let Some(specialist) = change.participant {
         db::sessions::add_participant(conn, id, specialist)?;

@@ -1,6 +1,6 @@
 //! The `ChatSession` actor and what it needs: the directory that finds or starts a
 //! session's actor, the one function that commits a conversation's change, loading, and
-//! a visitor's start.
+//! a visitor's start or message left.
 
 mod actor;
 mod commit;
@@ -13,4 +13,4 @@ mod start;
 
 pub use actor::{ChatSession, SessionContext, Sessions};
 pub use commit::{create, file_to_send};
-pub use start::start;
+pub use start::{leave, start, Leaving};

@@ -1,6 +1,6 @@
 // The admin dashboard (SPEC section 7): the live queue and each specialist's load,
 // charts of how the service is doing, the people and bots who use it, shared canned
-// responses and webhooks.
+// responses and webhooks, business hours and the mail sent to visitors (SPEC section 14).
 
 import { h, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
@@ -11,6 +11,8 @@ import { SpecialistsPanel } from './specialists.js';
 import { BotsPanel } from './bots.js';
 import { CannedPanel } from './canned.js';
 import { WebhooksPanel } from './webhooks.js';
+import { BusinessHoursPanel } from './hours.js';
+import { MailPanel } from './mail.js';
 import { PERIODS, loadSessions, renderCharts } from './charts.js';
 
 const LOGIN_KEY = 'switchboard.admin.login';
@@ -46,6 +48,8 @@ class Dashboard {
     this.bots = new BotsPanel(this.token);
     this.canned = new CannedPanel(this.token);
     this.webhooks = new WebhooksPanel(this.token);
+    this.hours = new BusinessHoursPanel(this.token);
+    this.mail = new MailPanel(this.token);
     this.loadRows = h('tbody');
     this.charts = h('div', { class: 'charts' });
     this.chartNote = h('p', { class: 'muted', role: 'status' });
@@ -62,6 +66,8 @@ class Dashboard {
       },
     });
     this.socket.start();
+    // Read once: refreshing would overwrite what the admin is typing.
+    this.hours.load();
     this.refresh();
     setInterval(() => this.refresh(), REFRESH_MS);
     setInterval(() => this.refreshStats(), STATS_REFRESH_MS);
@@ -93,7 +99,9 @@ class Dashboard {
         this.specialists.el,
         this.bots.el,
         this.canned.el,
-        this.webhooks.el),
+        this.hours.el,
+        this.webhooks.el,
+        this.mail.el),
     );
   }
 
@@ -105,7 +113,7 @@ class Dashboard {
   async refresh() {
     await Promise.all([
       this.specialists.load(), this.bots.load(), this.canned.load(), this.webhooks.load(),
-      this.refreshCharts(), this.refreshStats(),
+      this.mail.load(), this.refreshCharts(), this.refreshStats(),
     ]);
     this.refreshLoad();
   }

@@ -47,8 +47,9 @@ export class Conversation {
     return this.session.id;
   }
 
+  /** Not over: live, waiting, or a message left that is answered by e-mail. */
   get isOpen() {
-    return this.session.status === 'active' || this.session.status === 'waiting';
+    return ['active', 'waiting', 'offline'].includes(this.session.status);
   }
 
   get title() {
@@ -61,6 +62,8 @@ export class Conversation {
     this.context = h('dl', { class: 'context' });
     this.typing = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.notice = alertLine();
+    this.awayHint = h('p', { class: 'muted away-hint', hidden: true },
+      'The visitor left this message and is away: each reply is also sent to their e-mail.');
     const inputId = `message-${this.id}`;
     this.input = h('textarea', {
       id: inputId,
@@ -134,6 +137,7 @@ export class Conversation {
       this.typing,
       this.scheduled.el,
       this.notice,
+      this.awayHint,
       this.composer,
       this.closed,
     );
@@ -165,6 +169,8 @@ export class Conversation {
     this.state.className = `pill status-${session.status}`;
     const rows = [
       ['Email', session.visitor.email],
+      ['Phone', session.visitor.phone],
+      ['Call back', session.callback ? 'requested' : null],
       ['Intent', session.intent],
       ['Priority', session.priority],
       ['Language', session.language],
@@ -179,6 +185,7 @@ export class Conversation {
       rows.filter(([, value]) => value).map(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]),
     );
     const open = this.isOpen;
+    this.awayHint.hidden = session.status !== 'offline';
     this.composer.hidden = !open;
     this.actions.hidden = !open;
     this.closed.hidden = open;

@@ -1,6 +1,7 @@
 // The specialist console (SPEC section 7): sign in, set a status, take offers, work
-// several chats at once, watch the queue and pick chats up from it; search past
-// conversations and open them read-only (SPEC section 10).
+// several chats at once, watch the queue and pick chats up from it; answer the messages
+// visitors left while nobody could (SPEC section 14); search past conversations and open
+// them read-only (SPEC section 10).
 //
 // Every frame from the server is routed here: offers to the offer tray, queue snapshots
 // to the queue view, and everything about a session to that session's Conversation.
@@ -13,6 +14,7 @@ import { loginForm, savedLogin, saveLogin, socketUrl, tokenAccepted } from '../l
 import { Conversation } from './conversation.js';
 import { Offers } from './offers.js';
 import { ConversationsView, PastConversation } from './history.js';
+import { NeedsReplyView } from './needs-reply.js';
 import { chime, notify, unlock } from './alerts.js';
 
 const LOGIN_KEY = 'switchboard.console.login';
@@ -57,6 +59,7 @@ class Console {
       onDecline: (offer) => this.socket.request({ type: 'offer.decline', offer_id: offer.offer_id }),
     });
     this.queue = new QueueView({ onPickUp: (session) => this.pickUp(session) });
+    this.needsReply = new NeedsReplyView({ token: login.token, me: this.me, onReply: (session) => this.reply(session) });
     this.history = new ConversationsView({ token: login.token, onOpen: (found) => this.openPast(found) });
     this.past = null;
     this.build();
@@ -100,11 +103,13 @@ class Console {
             h('h2', { id: 'chats-heading' }, 'My chats'), this.chatList),
           h('section', { class: 'card', 'aria-labelledby': 'queue-heading' },
             h('h2', { id: 'queue-heading' }, 'Queue'), this.queue.el),
+          this.needsReply.el,
           this.history.el),
         this.stage),
     );
     this.renderChatList();
     this.history.load();
+    this.needsReply.start();
   }
 
   async loadColleagues() {
@@ -310,6 +315,31 @@ class Console {
       .catch((error) => {
         this.connection.textContent = `Could not pick up: ${error.message}`;
       });
+  }
+
+  /**
+   * Replying to a message left: the session is taken like a pickup from the queue, or
+   * opened when it is this specialist's already.
+   */
+  reply(session) {
+    const open = this.conversations.get(session.id);
+    if (open) {
+      this.select(open);
+      return;
+    }
+    if (session.specialist && session.specialist.id === this.me.id) {
+      const conversation = this.conversation(session);
+      this.resume(conversation);
+      this.select(conversation);
+      return;
+    }
+    this.socket
+      .request({ type: 'session.pickup', session_id: session.id })
+      .then((reply) => this.select(this.conversation(reply.session)))
+      .catch((error) => {
+        this.connection.textContent = `Could not take it: ${error.message}`;
+      })
+      .finally(() => this.needsReply.load());
   }
 
   /** Going offline first, so no offer waits for a console that has left. */

@@ -1,25 +1,27 @@
-// The visitor's chat widget (SPEC section 7). It lives in a shadow root so the host
-// page's styles cannot break it and its styles cannot leak out.
+// The visitor's chat widget (SPEC sections 7 and 14). It lives in a shadow root so the
+// host page's styles cannot break it and its styles cannot leak out.
+//
+// Before a chat starts the widget asks whether anyone can answer; when nobody can (closed,
+// or nobody online) its start form becomes a "leave a message" form, and a visitor who
+// has waited long in the queue is offered the same. A message left makes an `offline`
+// session that is answered by e-mail, or here when the visitor comes back.
 //
 // Robustness on bad networks comes from three pieces: the socket reconnects by itself;
 // after every (re)connect the conversation is resumed from the last seq shown; and every
-// message goes through the persisted outbox, so anything typed while offline (or not
-// yet acknowledged when the page was closed) is sent again with the same client_msg_id
-// and the server's idempotency makes sure it is stored once.
+// message goes through the persisted outbox (outbox.js).
 
-import { h, replace, formatDuration, randomId, showAlert } from '../lib/dom.js';
+import { h, replace, randomId, showAlert } from '../lib/dom.js';
 import { Socket } from '../lib/socket.js';
 import { MessageList } from '../lib/messages.js';
 import { api, download } from '../lib/api.js';
 import { tokenAccepted } from '../lib/login.js';
 import { store } from './store.js';
 import { buildView } from './view.js';
-
-const TYPING_REPEAT_MS = 3000;
-const TYPING_IDLE_MS = 4000;
-// The server forgets a typing indicator after 6 s without a repeat; so does the widget.
-const TYPING_SHOWN_MS = 6000;
-const RETRYABLE = new Set(['disconnected', 'timeout']);
+import { Availability } from './availability.js';
+import { Outbox, retryable } from './outbox.js';
+import { Typing } from './typing.js';
+import { nobodyFree, statusText } from './status.js';
+import { requestTranscript } from './transcript.js';
 
 /**
  * Whether the server lets this site use the chat (SWITCHBOARD_ALLOWED_ORIGINS): true,
@@ -55,12 +57,15 @@ class Widget {
     this.transferring = false;
     this.everConnected = false;
     this.phase = 'intro';
-    this.startWanted = false;
+    // What to ask once connected: start a chat or leave a message (a function, or null).
+    this.whenGreeted = null;
+    this.availability = new Availability(this.server, () => this.render());
+    // The visitor of a waiting session chose to leave a message instead.
+    this.leaving = false;
+    this.justLeft = false;
     this.rating = 0;
     this.unread = 0;
     this.lastReadSent = 0;
-    this.inFlight = new Set();
-    this.typingSentAt = 0;
     this.list = new MessageList({
       label: 'Conversation',
       isMine: (message) => message.sender.type === 'visitor',
@@ -73,7 +78,11 @@ class Widget {
       onRefused: () => this.socketRefused(),
     });
     this.embedding = embeddingAllowed(this.server);
+    this.outbox = new Outbox({ socket: this.socket, list: this.list });
     Object.assign(this, buildView(this, root));
+    this.typingState = new Typing({ socket: this.socket, line: this.typing });
+    this.nameInput.value = store.contact.name || '';
+    this.emailInput.value = store.contact.email || '';
     document.addEventListener('visibilitychange', () => this.markRead());
     this.toggle(store.open);
     this.render();
@@ -118,48 +127,79 @@ class Widget {
     this.unread = 0;
     this.badge.hidden = true;
     this.markRead();
-    const target = this.phase === 'chat' ? this.input : this.startForm.querySelector('input, button');
+    // A conversation about to be resumed needs no answer; one to be started does.
+    if (this.phase === 'rated' || (this.phase === 'intro' && !store.sessionId)) this.availability.check();
+    const target = this.writing ? this.input : this.startForm.querySelector('input, button');
     if (target && !target.closest('[hidden]')) target.focus();
+  }
+
+  /** A new chat can be started from here (first visit, or after rating the last one). */
+  get starting() {
+    return this.phase === 'intro' || this.phase === 'rated';
+  }
+
+  /** The visitor can write into the conversation: live, waiting, or left as a message. */
+  get writing() {
+    return (this.phase === 'chat' && !this.leaving) || this.phase === 'offline';
+  }
+
+  /** The start form is the "leave a message" form. */
+  get offersLeaving() {
+    return this.phase === 'chat' ? this.leaving : this.starting && this.availability.closed !== null;
   }
 
   render() {
     const phase = this.phase;
     const known = store.token !== null;
-    this.startForm.hidden = phase !== 'intro' && phase !== 'rated';
-    this.details.hidden = known || !this.askDetails;
-    this.list.el.hidden = phase === 'intro' || phase === 'refused';
+    const leaving = this.offersLeaving;
+    const { closed } = this.availability;
+    const canWait = this.starting && (!closed || closed.canWait);
+    this.startForm.hidden = !this.starting && !leaving;
+    this.leave.show(leaving, this.startForm, this.waitHint);
+    this.details.hidden = !leaving && (known || !this.askDetails);
+    replace(this.intro, leaving
+      ? "Leave us a message and we'll reply by e-mail."
+      : 'Questions? Write to us and a person will answer.');
+    this.waitHint.hidden = !leaving || !canWait;
+    this.startButton.hidden = !canWait;
+    this.startButton.className = leaving ? 'secondary' : 'primary';
+    // Waiting needs neither the e-mail address nor the message the form asks for.
+    this.startButton.formNoValidate = leaving;
+    this.keepWaitingButton.hidden = !(phase === 'chat' && this.leaving);
+    this.list.el.hidden = phase === 'intro' || phase === 'refused' || (phase === 'chat' && this.leaving);
     this.refusal.hidden = phase !== 'refused';
-    this.composer.hidden = phase !== 'chat';
-    this.endButton.parentElement.hidden = phase !== 'chat';
+    this.composer.hidden = !this.writing;
+    this.endButton.hidden = !this.writing;
+    this.leaveInstead.hidden = !this.mayLeaveInstead();
+    this.endButton.parentElement.hidden = this.endButton.hidden && this.leaveInstead.hidden;
     this.ratingForm.hidden = phase !== 'ended';
     this.thanks.hidden = phase !== 'rated';
-    if (phase !== 'chat') this.typing.textContent = '';
+    const over = phase === 'ended' || phase === 'rated';
+    this.transcript.show(over, this.panel, this.composer, store.contact.email);
+    if (!this.writing) this.typingState.clear();
     this.renderStatus();
   }
 
-  renderStatus() {
-    replace(this.status, this.statusText());
+  /**
+   * A waiting visitor may leave a message instead once nobody is free, or once they
+   * have waited longer than the server's leave_message_after_secs.
+   */
+  mayLeaveInstead() {
+    const session = this.session;
+    if (this.phase !== 'chat' || this.leaving || !session || session.status !== 'waiting') return false;
+    return (this.queue && nobodyFree(this.queue)) || this.availability.waitedLong(session);
   }
 
-  statusText() {
-    const session = this.session;
-    if (this.phase === 'refused') return 'Chat is not available on this site.';
-    if (this.phase === 'ended' || this.phase === 'rated') return 'This chat has ended.';
-    if (this.phase !== 'chat' || !session) return '';
-    if (session.status === 'active' && session.specialist) {
-      const name = session.specialist.name || 'a specialist';
-      return this.specialistOnline
-        ? `You are chatting with ${name}.`
-        : `You are chatting with ${name}, who is reconnecting…`;
-    }
-    if (this.transferring) return 'Connecting you to another specialist…';
-    if (!this.queue) return 'Connecting you to a specialist…';
-    const { position, estimated_wait_secs: wait } = this.queue;
-    const place = position <= 1 ? 'You are next in the queue.' : `You are number ${position} in the queue.`;
-    const eta = wait === null || wait === undefined
-      ? 'Nobody is available right now; stay here and we will connect you as soon as someone is.'
-      : `Estimated wait: ${formatDuration(wait)}.`;
-    return `${place} ${eta}`;
+  renderStatus() {
+    replace(this.status, statusText({
+      phase: this.phase,
+      session: this.session,
+      queue: this.queue,
+      closed: this.availability.closed,
+      justLeft: this.justLeft,
+      specialistOnline: this.specialistOnline,
+      transferring: this.transferring,
+    }));
   }
 
   onConnection(state) {
@@ -189,6 +229,7 @@ class Widget {
     this.list.clear();
     this.phase = 'intro';
     this.render();
+    this.availability.check();
     this.showError('Your earlier chat is no longer available. You can start a new one.');
   }
 
@@ -196,62 +237,151 @@ class Widget {
     showAlert(this.error, text);
   }
 
-  async start(event) {
+  /** The start form's two buttons: start a chat, or send the message left. */
+  submitStart(event) {
     event.preventDefault();
+    if (this.leave.sends(event.submitter)) this.leaveMessage();
+    else this.start();
+  }
+
+  async start() {
     this.showError(null);
-    const button = this.startForm.querySelector('button[type=submit]');
-    button.disabled = true;
+    this.startButton.disabled = true;
     try {
       if (!(await this.mayRun())) return;
-      if (!store.token) {
-        const details = {};
-        if (this.askDetails && this.nameInput.value.trim()) details.name = this.nameInput.value.trim();
-        if (this.askDetails && this.emailInput.value.trim()) details.email = this.emailInput.value.trim();
-        const { token } = await api(this.server, '/visitors', { method: 'POST', json: details });
-        store.token = token;
-      }
+      await this.ensureToken();
       store.sessionId = null;
       this.session = null;
       this.list.clear();
       this.lastReadSent = 0;
-      this.startWanted = true;
-      if (this.socket.isOpen) this.requestStart();
-      else this.socket.start();
+      this.whenConnected(() => this.requestStart());
     } catch (error) {
       if (error.code === 'network' && !(await this.mayRun(true))) return;
       this.showError(error.message);
     } finally {
-      button.disabled = false;
+      this.startButton.disabled = false;
     }
   }
 
+  /** A visitor without a token becomes one, with the name and e-mail the form shows. */
+  async ensureToken() {
+    if (store.token) return;
+    const details = {};
+    if (!this.details.hidden) {
+      const name = this.nameInput.value.trim();
+      const email = this.emailInput.value.trim();
+      if (name) details.name = name;
+      if (email) details.email = email;
+      store.contact = details;
+    }
+    const { token } = await api(this.server, '/visitors', { method: 'POST', json: details });
+    store.token = token;
+  }
+
+  /** Runs `action` now when connected, else once the connection has said hello. */
+  whenConnected(action) {
+    if (this.socket.isOpen) {
+      action();
+      return;
+    }
+    this.whenGreeted = action;
+    this.socket.start();
+  }
+
   requestStart() {
-    this.startWanted = false;
     const metadata = { page_title: document.title };
     if (document.referrer) metadata.referrer = document.referrer;
     this.socket
       .request({ type: 'session.start', page_url: location.href, metadata })
-      .catch((error) => this.showError(`The chat could not start: ${error.message}`));
+      .catch((error) => {
+        // Outside business hours: the refusal says when it opens; a message can be left.
+        if (error.code === 'conflict') {
+          this.availability.refused(error.message);
+          this.render();
+          return;
+        }
+        this.showError(`The chat could not start: ${error.message}`);
+      });
+  }
+
+  /** "Leave a message instead", from the queue. */
+  offerLeaving() {
+    this.leaving = true;
+    this.showError(null);
+    this.render();
+    (this.emailInput.value ? this.leave.body : this.emailInput).focus();
+  }
+
+  keepWaiting() {
+    this.leaving = false;
+    this.render();
+    this.input.focus();
+  }
+
+  async leaveMessage() {
+    this.showError(null);
+    this.leave.button.disabled = true;
+    try {
+      if (!(await this.mayRun())) return;
+      await this.ensureToken();
+    } catch (error) {
+      if (error.code === 'network' && !(await this.mayRun(true))) return;
+      this.showError(error.message);
+      return;
+    } finally {
+      this.leave.button.disabled = false;
+    }
+    const frame = this.leave.request(this.leaving ? this.session.id : null);
+    store.contact = { name: frame.name, email: frame.email };
+    this.whenConnected(() => this.sendLeave(frame));
+  }
+
+  sendLeave(frame) {
+    // Disabled until the answer, so a second click does not leave the message twice.
+    this.leave.button.disabled = true;
+    this.socket
+      .request(frame)
+      .catch((error) => this.showError(`Your message could not be sent: ${error.message}`))
+      .finally(() => { this.leave.button.disabled = false; });
+  }
+
+  /** The message was left: the session is offline, and its messages are fetched. */
+  onLeft(session) {
+    this.leaving = false;
+    this.queue = null;
+    this.leave.clear();
+    this.adopt(session);
+    this.justLeft = true;
+    this.renderStatus();
+    this.resume(session.id);
+  }
+
+  emailTranscript(email) {
+    if (email) store.contact = { ...store.contact, email };
+    return requestTranscript(this.server, store.token, this.session.id, email);
   }
 
   onHello(frame) {
     const stored = store.sessionId;
     const open = frame.sessions.find((session) => session.id === stored) || frame.sessions[0];
     const id = stored || (open && open.id);
+    const action = this.whenGreeted;
+    this.whenGreeted = null;
     if (id) this.resume(id);
-    else if (this.startWanted) this.requestStart();
+    else if (action) action();
   }
 
   resume(sessionId) {
     this.socket
       .request({ type: 'session.resume', session_id: sessionId, after_seq: this.list.lastSeq })
       .catch((error) => {
-        if (RETRYABLE.has(error.code)) return;
+        if (retryable(error)) return;
         // The conversation is gone (or not ours): start afresh rather than get stuck.
         store.sessionId = null;
         this.session = null;
         this.phase = 'intro';
         this.render();
+        this.availability.check();
       });
   }
 
@@ -260,8 +390,12 @@ class Widget {
     this.session = session;
     store.sessionId = session.id;
     if (session.status === 'waiting' || session.status === 'active') this.phase = 'chat';
+    else if (session.status === 'offline') this.phase = 'offline';
     else if (session.status === 'ended') this.phase = session.rating ? 'rated' : 'ended';
     else this.phase = 'intro';
+    if (session.status !== 'waiting') this.leaving = false;
+    if (session.status !== 'offline') this.justLeft = false;
+    this.availability.watch(session);
     this.render();
   }
 
@@ -281,24 +415,24 @@ class Widget {
         for (const message of frame.messages) this.list.add(message);
         // A resume returns at most 500 messages; the rest follow page by page.
         if (frame.has_more) return this.resume(frame.session.id);
-        this.flushOutbox();
+        this.outbox.flush(this.session.id, this.writing);
         return this.markRead();
       case 'queue.update':
         if (!this.isCurrent(frame.session_id)) return;
         this.queue = frame;
-        return this.renderStatus();
+        return this.render();
       case 'session.assigned':
         if (!this.isCurrent(frame.session_id)) return;
         this.transferring = false;
         this.specialistOnline = true;
-        this.session = { ...this.session, status: 'active', specialist: frame.specialist };
-        return this.renderStatus();
+        return this.adopt({ ...this.session, status: 'active', specialist: frame.specialist });
       case 'session.transferred':
         if (!this.isCurrent(frame.session_id)) return;
         this.transferring = true;
         this.queue = null;
-        this.session = { ...this.session, status: 'waiting' };
-        return this.renderStatus();
+        return this.adopt({ ...this.session, status: 'waiting' });
+      case 'session.offline':
+        return this.onLeft(frame.session);
       case 'presence':
         if (!this.isCurrent(frame.session_id) || frame.participant.type !== 'specialist') return;
         this.specialistOnline = frame.online;
@@ -307,7 +441,7 @@ class Widget {
       case 'message.new':
         return this.onMessage(frame);
       case 'typing':
-        if (this.isCurrent(frame.session_id) && frame.from.type !== 'visitor') this.showTyping(frame);
+        if (this.isCurrent(frame.session_id) && frame.from.type !== 'visitor') this.typingState.show(frame);
         return;
       case 'read':
         if (this.isCurrent(frame.session_id) && frame.by.type !== 'visitor') this.list.markRead(frame.seq);
@@ -324,28 +458,17 @@ class Widget {
   }
 
   onMessage({ message, client_msg_id: clientMsgId }) {
-    if (clientMsgId || message.client_msg_id) store.remove(clientMsgId || message.client_msg_id);
+    if (clientMsgId || message.client_msg_id) this.outbox.acknowledged(clientMsgId || message.client_msg_id);
     if (!this.isCurrent(message.session_id)) return;
     const fresh = this.list.add(message);
     if (message.sender.type === 'visitor') return;
-    this.typing.textContent = '';
+    this.typingState.clear();
     if (fresh && this.panel.hidden) {
       this.unread += 1;
       this.badge.textContent = String(this.unread);
       this.badge.hidden = false;
     }
     this.markRead();
-  }
-
-  showTyping(frame) {
-    clearTimeout(this.typingTimer);
-    if (!frame.is_typing) {
-      this.typing.textContent = '';
-      return;
-    }
-    const who = frame.from.name || (frame.from.type === 'bot' ? 'The bot' : 'The specialist');
-    this.typing.textContent = `${who} is typing…`;
-    this.typingTimer = setTimeout(() => { this.typing.textContent = ''; }, TYPING_SHOWN_MS);
   }
 
   markRead() {
@@ -356,69 +479,15 @@ class Widget {
   }
 
   onTyping() {
-    if (!this.session || this.phase !== 'chat') return;
-    const now = Date.now();
-    if (now - this.typingSentAt > TYPING_REPEAT_MS) {
-      if (this.socket.send({ type: 'typing', session_id: this.session.id, is_typing: true })) {
-        this.typingSentAt = now;
-      }
-    }
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
-  }
-
-  stopTyping() {
-    clearTimeout(this.idleTimer);
-    if (!this.typingSentAt || !this.session) return;
-    this.typingSentAt = 0;
-    this.socket.send({ type: 'typing', session_id: this.session.id, is_typing: false });
+    if (this.session && this.writing) this.typingState.typed(this.session.id);
   }
 
   send() {
     const body = this.input.value.trim();
-    if (!body || !this.session || this.phase !== 'chat') return;
+    if (!body || !this.session || !this.writing) return;
     this.input.value = '';
-    this.stopTyping();
-    this.enqueue({ client_msg_id: randomId(), session_id: this.session.id, body });
-  }
-
-  enqueue(item) {
-    store.push(item);
-    this.list.addPending(item.client_msg_id, item.body || item.label);
-    this.transmit(item);
-  }
-
-  /** Sends every stored message of this conversation that has no ack yet, in order. */
-  flushOutbox() {
-    for (const item of store.outbox) {
-      if (item.session_id !== this.session.id) {
-        store.remove(item.client_msg_id);
-      } else if (this.phase !== 'chat') {
-        store.remove(item.client_msg_id);
-        this.list.addPending(item.client_msg_id, item.body || item.label);
-        this.list.failPending(item.client_msg_id, 'the chat has ended');
-      } else {
-        this.list.addPending(item.client_msg_id, item.body || item.label);
-        this.transmit(item);
-      }
-    }
-  }
-
-  transmit(item) {
-    if (this.inFlight.has(item.client_msg_id) || !this.socket.isOpen) return;
-    this.inFlight.add(item.client_msg_id);
-    const frame = { type: 'message.send', session_id: item.session_id, client_msg_id: item.client_msg_id };
-    if (item.body) frame.body = item.body;
-    if (item.attachment_id) frame.attachment_id = item.attachment_id;
-    this.socket
-      .request(frame)
-      .catch((error) => {
-        // Kept in the outbox: the next resume sends it again with the same id.
-        if (RETRYABLE.has(error.code)) return;
-        store.remove(item.client_msg_id);
-        this.list.failPending(item.client_msg_id, error.message);
-      })
-      .finally(() => this.inFlight.delete(item.client_msg_id));
+    this.typingState.stop();
+    this.outbox.add({ client_msg_id: randomId(), session_id: this.session.id, body });
   }
 
   async upload() {
@@ -432,7 +501,7 @@ class Widget {
       const { attachment } = await api(this.server, `/sessions/${this.session.id}/attachments`, {
         token: store.token, method: 'POST', form,
       });
-      this.enqueue({
+      this.outbox.add({
         client_msg_id: randomId(),
         session_id: this.session.id,
         attachment_id: attachment.id,

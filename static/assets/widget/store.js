@@ -1,7 +1,8 @@
 // What the widget remembers across reloads, in localStorage: the visitor's token, the
-// open conversation, whether the panel was open, and the outbox of messages that were
-// typed but not yet acknowledged (so a reload or a lost connection never loses them and
-// their client_msg_id stays the same when they are sent again).
+// open conversation, whether the panel was open, the name and e-mail the visitor gave
+// (so the message and transcript forms do not ask twice), and the outbox of messages
+// that were typed but not yet acknowledged (so a reload or a lost connection never loses
+// them and their client_msg_id stays the same when they are sent again).
 
 const PREFIX = 'switchboard.widget.';
 
@@ -30,6 +31,9 @@ export const store = {
   set sessionId(value) { write('session', value); },
   get open() { return read('open', false); },
   set open(value) { write('open', value); },
+  /** {name?, email?} as the visitor typed them. */
+  get contact() { return read('contact', {}); },
+  set contact(value) { write('contact', value); },
 
   /** Messages waiting for their ack: [{client_msg_id, session_id, body, attachment_id?}]. */
   get outbox() { return read('outbox', []); },
@@ -38,6 +42,6 @@ export const store = {
     write('outbox', this.outbox.filter((item) => item.client_msg_id !== clientMsgId));
   },
   forget() {
-    for (const key of ['token', 'session', 'open', 'outbox']) write(key, null);
+    for (const key of ['token', 'session', 'open', 'contact', 'outbox']) write(key, null);
   },
 };

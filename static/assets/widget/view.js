@@ -1,8 +1,11 @@
-// The widget's elements: launcher, panel, pre-chat form, conversation, composer and
-// rating. Every control carries the accessible name SPEC section 7 gives it. Events go
-// to the widget's methods; the widget keeps the returned elements to update them.
+// The widget's elements: launcher, panel, pre-chat form (which also leaves a message when
+// nobody can answer), conversation, composer, rating and transcript. Every control
+// carries the accessible name SPEC sections 7 and 14 give it. Events go to the widget's
+// methods; the widget keeps the returned elements to update them.
 
 import { h, icon } from '../lib/dom.js';
+import { LeaveFields } from './leave.js';
+import { TranscriptForm } from './transcript.js';
 
 export function buildView(widget, root) {
   const badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
@@ -36,6 +39,7 @@ export function buildView(widget, root) {
   const emailInput = h('input', {
     id: 'sb-email', name: 'email', type: 'email', autocomplete: 'email', 'aria-describedby': 'sb-email-hint',
   });
+  const emailHint = h('span', { id: 'sb-email-hint', class: 'hint' });
   const details = h(
     'div',
     { class: 'details' },
@@ -43,14 +47,23 @@ export function buildView(widget, root) {
     nameInput,
     h('label', { for: 'sb-email' }, 'Email'),
     emailInput,
-    h('span', { id: 'sb-email-hint', class: 'hint' }, 'Optional, so we can follow up.'),
+    emailHint,
   );
+  const leave = new LeaveFields({ nameInput, emailInput, emailHint });
+  const intro = h('p', { class: 'intro' });
+  const waitHint = h('p', { class: 'hint' }, 'Or wait here until someone is free:');
+  const startButton = h('button', { type: 'submit', class: 'primary' }, 'Start chat');
+  const keepWaitingButton = h('button', {
+    type: 'button', class: 'secondary', onclick: () => widget.keepWaiting(),
+  }, 'Keep waiting');
   const startForm = h(
     'form',
-    { class: 'start', onsubmit: (event) => widget.start(event) },
-    h('p', { class: 'intro' }, 'Questions? Write to us and a person will answer.'),
+    { class: 'start', onsubmit: (event) => widget.submitStart(event) },
+    intro,
     details,
-    h('button', { type: 'submit', class: 'primary' }, 'Start chat'),
+    waitHint,
+    startButton,
+    keepWaitingButton,
   );
 
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
@@ -79,6 +92,9 @@ export function buildView(widget, root) {
     h('button', { type: 'submit', class: 'primary' }, 'Send'),
   );
   const endButton = h('button', { type: 'button', class: 'end', onclick: () => widget.end() }, 'End chat');
+  const leaveInstead = h('button', {
+    type: 'button', class: 'secondary', onclick: () => widget.offerLeaving(),
+  }, 'Leave a message instead');
 
   const stars = [1, 2, 3, 4, 5].map((n) => h('button', {
     type: 'button',
@@ -99,6 +115,7 @@ export function buildView(widget, root) {
     h('button', { type: 'submit', class: 'primary' }, 'Send rating'),
   );
   const thanks = h('p', { class: 'thanks' }, 'Thank you for your feedback!');
+  const transcript = new TranscriptForm({ send: (email) => widget.emailTranscript(email) });
 
   const panel = h(
     'section',
@@ -118,7 +135,7 @@ export function buildView(widget, root) {
     ratingForm,
     thanks,
     composer,
-    h('div', { class: 'actions' }, endButton),
+    h('div', { class: 'actions' }, leaveInstead, endButton),
   );
   root.append(h('div', { class: 'switchboard' }, panel, launcher));
   return {
@@ -131,16 +148,23 @@ export function buildView(widget, root) {
     nameInput,
     emailInput,
     details,
+    leave,
+    intro,
+    waitHint,
+    startButton,
+    keepWaitingButton,
     startForm,
     typing,
     input,
     fileInput,
     composer,
     endButton,
+    leaveInstead,
     stars,
     comment,
     ratingForm,
     thanks,
+    transcript,
     panel,
   };
 }

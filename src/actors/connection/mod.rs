@@ -3,6 +3,8 @@
 //! the heartbeat, and writes whatever the other actors queue in its bounded outbox. It
 //! holds no chat state.
 
+mod opening;
+
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -16,14 +18,13 @@ use super::messages::session::{Command, ParticipantPresence, SetTags};
 use super::messages::specialist::{ConsoleConnected, ConsoleDisconnected, SetStatus};
 use super::reply::Reply;
 use super::scheduler;
-use super::session;
 use super::specialist::Specialist;
 use crate::access;
 use crate::auth::Caller;
-use crate::conversation::{Opening, OpeningInput, Origin, SessionCommand};
+use crate::conversation::SessionCommand;
 use crate::domain::{inputs, ParticipantType, ScheduledId, SessionId, SpecialistId};
 use crate::error::{Error, Result};
-use crate::protocol::objects::{Audience, Participant, Session};
+use crate::protocol::objects::Participant;
 use crate::protocol::{self, Frame, Request};
 use crate::routing::SpecialistState;
 use crate::socket::Socket;
@@ -195,6 +196,7 @@ impl WsConnection {
         match request {
             Request::Ping => reply.frame(|reference| Frame::Pong { reference }),
             Request::SessionStart(params) => self.start_session(params, reply, ctx),
+            Request::MessageLeave(params) => self.leave_message(params, reply, ctx),
             Request::MessageUnschedule { scheduled_id } => {
                 self.unschedule(scheduled_id, reply, ctx)
             }
@@ -226,6 +228,7 @@ impl WsConnection {
                     self.state.dispatcher.do_send(Pickup {
                         session: session_id,
                         specialist,
+                        name: self.identity.name.clone(),
                         reply,
                     });
                 }
@@ -288,60 +291,6 @@ impl WsConnection {
     fn specialist(&self) -> Option<Addr<Specialist>> {
         let profile = self.identity.profile.clone()?;
         Some(self.state.specialists.get_or_start(profile))
-    }
-
-    fn start_session(
-        &mut self,
-        params: protocol::client::SessionStart,
-        reply: Reply,
-        ctx: &mut Context<Self>,
-    ) {
-        let Caller::Visitor(visitor) = self.identity.caller else {
-            return reply.err(Error::forbidden("session.start is not for your role"));
-        };
-        let opening = Opening::parse_for_visitor(OpeningInput {
-            priority: params.priority,
-            intent: params.intent.as_deref(),
-            language: params.language.as_deref(),
-            skills: params.skills.as_deref(),
-            metadata: params.metadata,
-        });
-        let page_url = inputs::optional_text("page_url", params.page_url.as_deref(), 2000);
-        let (opening, page_url) = match (opening, page_url) {
-            (Ok(opening), Ok(page_url)) => (opening, page_url),
-            (Err(error), _) | (_, Err(error)) => return reply.err(error),
-        };
-        let origin = Origin::Visitor {
-            page_url,
-            user_agent: self.identity.user_agent.clone(),
-        };
-        let state = self.state.clone();
-        ctx.spawn(
-            async move {
-                session::start(
-                    &state.persistence,
-                    &state.db,
-                    &state.webhooks,
-                    visitor,
-                    opening,
-                    origin,
-                    state.sessions.claim_as(),
-                )
-                .await
-            }
-            .into_actor(self)
-            .map(move |result, this, _| match result {
-                Ok(view) => {
-                    if !this.identity.open_sessions.contains(&view.row.id) {
-                        this.identity.open_sessions.push(view.row.id);
-                    }
-                    let session = Session::for_audience(&view, Audience::Visitor);
-                    reply.frame(|reference| Frame::SessionStarted { reference, session });
-                    this.state.sessions.opened(view);
-                }
-                Err(error) => reply.err(error),
-            }),
-        );
     }
 
     /// Tells the other side of the visitor's active chats that they came or went.

@@ -1,0 +1,498 @@
+//! When nobody can answer (SPEC section 14): a visitor leaves a message instead of
+//! waiting, a specialist takes it from "Needs reply" and answers, and the answer is
+//! mailed while the visitor is away. When the visitor comes back to a reply, the
+//! conversation goes on live.
+
+use chrono::{DateTime, Utc};
+
+use super::decision::{Answer, Change, Effect, Event, QueueNotice, Stored};
+use super::state::Conversation;
+use super::step::{Decision, Step, Then};
+use crate::db::{self, sessions::SessionChanges};
+use crate::domain::inputs::{self, Email};
+use crate::domain::{Body, MessageKind, ParticipantType, SessionEvent, SessionId, SessionStatus};
+use crate::error::{Error, Result};
+use crate::mail::{compose, Mail};
+use crate::protocol::client::LeaveMessage;
+use crate::protocol::objects::{Audience, Message, Participant, SessionSpecialist};
+use crate::protocol::Frame;
+use crate::webhooks::WebhookEvent;
+
+/// Longest phone number kept, in characters.
+const PHONE_CHARS: usize = 32;
+
+/// How a visitor who left a message can be reached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    #[serde(with = "email_text")]
+    pub email: Email,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// They would rather be called back (on `phone`).
+    pub callback: bool,
+}
+
+/// `message.leave` with its inputs checked.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LeftMessage {
+    pub contact: Contact,
+    pub body: Body,
+}
+
+impl LeftMessage {
+    /// The boundary: a bad e-mail, name, phone or body is `bad_request` here. Returns the
+    /// visitor's waiting session the message replaces, when named.
+    pub fn parse(raw: LeaveMessage) -> Result<(Option<SessionId>, LeftMessage)> {
+        let email = Email::parse(&raw.email)?;
+        let name = inputs::optional_text("name", raw.name.as_deref(), 100)?;
+        let phone = inputs::optional_text("phone", raw.phone.as_deref(), PHONE_CHARS)?;
+        let dialable = |c: char| c.is_ascii_digit() || " +-().".contains(c);
+        if phone.as_deref().is_some_and(|phone| {
+            !phone.chars().all(dialable) || !phone.contains(|c: char| c.is_ascii_digit())
+        }) {
+            return Err(Error::bad_request(
+                "phone: digits, spaces and + - ( ) . only",
+            ));
+        }
+        let callback = raw.callback.unwrap_or(false);
+        if callback && phone.is_none() {
+            return Err(Error::bad_request("callback: needs a phone number"));
+        }
+        let body = Body::parse(Some(&raw.body))?;
+        let contact = Contact {
+            email,
+            name,
+            phone,
+            callback,
+        };
+        Ok((raw.session_id, LeftMessage { contact, body }))
+    }
+}
+
+impl Conversation {
+    /// `message.leave` on the visitor's own session: a waiting one leaves the queue and
+    /// holds the message; a message already left takes one more. A visitor talking to a
+    /// specialist just sends.
+    pub(super) fn leave(&self, sender: Participant, left: LeftMessage, now: DateTime<Utc>) -> Step {
+        let status = self.row().status;
+        let was_waiting = match status {
+            SessionStatus::Waiting => true,
+            SessionStatus::Offline => false,
+            SessionStatus::Active => {
+                return Step::refuse(Error::conflict(
+                    "a specialist is with you: send your message in the chat",
+                ))
+            }
+            SessionStatus::Ended | SessionStatus::Abandoned => {
+                return Step::refuse(Error::conflict("the session has ended"))
+            }
+        };
+        let LeftMessage { contact, body } = left;
+        let mut change = Change::new(self.id());
+        change.row = Some(SessionChanges {
+            status: Some(SessionStatus::Offline),
+            callback_requested: Some(contact.callback || self.row().callback_requested),
+            ..Default::default()
+        });
+        if was_waiting {
+            change.event = Some(Event {
+                kind: SessionEvent::LeftMessage,
+                actor: Some((ParticipantType::Visitor, sender.id)),
+                data: serde_json::json!({}),
+            });
+            change.webhook = Some(WebhookEvent::SessionOffline);
+        }
+        change.contact = Some((self.row().visitor_id, contact));
+        let row = self.new_row(&sender, MessageKind::Text, body.into_inner(), now);
+        let message = Message::from_row(&row, sender.name);
+        change.messages.push(row);
+        Step::Commit(Decision {
+            change,
+            then: Then::Left {
+                message: Box::new(message),
+                was_waiting,
+            },
+        })
+    }
+
+    pub(super) fn left(
+        &mut self,
+        message: Message,
+        was_waiting: bool,
+        stored: Stored,
+    ) -> Vec<Effect> {
+        if let Some(visitor) = stored.visitor.clone() {
+            self.view.visitor = visitor;
+        }
+        self.take_row(stored);
+        self.remember(message.clone());
+        let mut effects = vec![
+            Effect::Answer(Answer::Offline(self.session_for(Audience::Visitor))),
+            Effect::Deliver {
+                frame: Frame::MessageNew { message },
+                to: self.everyone(),
+            },
+        ];
+        if was_waiting {
+            effects.push(Effect::Queue(QueueNotice::Closed {
+                specialist: None,
+                handled_secs: None,
+            }));
+        }
+        effects
+    }
+
+    /// `session.pickup` of a message nobody took yet: it becomes the specialist's to
+    /// answer, outside the queue and beyond their chat slots.
+    pub(super) fn take(&self, taker: Participant, now: DateTime<Utc>) -> Step {
+        let row = self.row();
+        let Some(specialist) = taker.id.map(crate::domain::SpecialistId) else {
+            return Step::refuse(Error::forbidden("only specialists take messages"));
+        };
+        if row.status != SessionStatus::Offline {
+            return Step::refuse(Error::conflict("the session is not waiting"));
+        }
+        match row.specialist_id {
+            Some(taken) if taken == specialist => {
+                return Step::refuse(Error::conflict("you have taken this message already"))
+            }
+            Some(_) => return Step::refuse(Error::conflict("someone else took this message")),
+            None => {}
+        }
+        let mut change = Change::new(self.id());
+        change.row = Some(SessionChanges {
+            specialist_id: Some(Some(specialist)),
+            assigned_at: Some(Some(now)),
+            ..Default::default()
+        });
+        change.participant = Some(specialist);
+        change.beyond_capacity = true;
+        change.event = Some(Event {
+            kind: SessionEvent::Assigned,
+            actor: Some((ParticipantType::Specialist, Some(specialist.0))),
+            data: serde_json::json!({ "left_message": true }),
+        });
+        change.webhook = Some(WebhookEvent::SessionAssigned);
+        Step::Commit(Decision {
+            change,
+            then: Then::Taken {
+                name: taker.name.unwrap_or_default(),
+            },
+        })
+    }
+
+    pub(super) fn taken(&mut self, name: String, stored: Stored) -> Vec<Effect> {
+        self.take_row(stored);
+        let Some(specialist) = self.row().specialist_id else {
+            return vec![];
+        };
+        self.view.specialist_name = Some(name.clone());
+        if !self.took_part.contains(&specialist) {
+            self.took_part.push(specialist);
+        }
+        vec![
+            Effect::AnswerWithTranscript(Audience::Staff),
+            Effect::Announce {
+                frame: Frame::SessionAssigned {
+                    session_id: self.id(),
+                    specialist: SessionSpecialist {
+                        id: specialist,
+                        name,
+                    },
+                },
+                to: self.everyone(),
+            },
+        ]
+    }
+
+    /// The visitor is back at a message someone answered: the conversation goes on live.
+    /// `None` when there is nothing to come back to (nobody answered yet, or it is not a
+    /// left message).
+    pub(super) fn come_back(&self, visitor: &Participant) -> Option<Change> {
+        let row = self.row();
+        if row.status != SessionStatus::Offline || row.specialist_id.is_none() {
+            return None;
+        }
+        let mut change = Change::new(self.id());
+        change.row = Some(SessionChanges {
+            status: Some(SessionStatus::Active),
+            ..Default::default()
+        });
+        change.event = Some(Event {
+            kind: SessionEvent::Returned,
+            actor: Some((ParticipantType::Visitor, visitor.id)),
+            data: serde_json::json!({}),
+        });
+        Some(change)
+    }
+
+    /// `session.resume` by a visitor back at an answered message: it turns live, and they
+    /// get the whole conversation, the reply included.
+    pub(super) fn resume_returning(&self, visitor: &Participant) -> Option<Step> {
+        let change = self.come_back(visitor)?;
+        Some(Step::Commit(Decision {
+            change,
+            then: Then::Returned,
+        }))
+    }
+
+    pub(super) fn returned(&mut self, stored: Stored) -> Vec<Effect> {
+        self.take_row(stored);
+        let mut effects = vec![Effect::AnswerWithTranscript(Audience::Visitor)];
+        let visitor = Participant {
+            kind: ParticipantType::Visitor,
+            id: Some(self.row().visitor_id.0),
+            name: None,
+        };
+        effects.extend(self.presence(&visitor, true));
+        effects
+    }
+
+    /// The mail that carries a specialist's message to a visitor who left one, when they
+    /// gave an address.
+    pub(super) fn reply_mail(
+        &self,
+        sender: &Participant,
+        message: &db::messages::Message,
+    ) -> Option<Mail> {
+        if self.row().status != SessionStatus::Offline || sender.kind != ParticipantType::Specialist
+        {
+            return None;
+        }
+        let to = Email::parse(self.view.visitor.email.as_deref()?).ok()?;
+        let body = match (message.kind, message.body.is_empty()) {
+            (MessageKind::File, true) => "(A file: open the chat on our website to see it.)",
+            _ => message.body.as_str(),
+        };
+        Some(compose::reply(
+            self.id(),
+            &db::sessions::display_number(self.row().number),
+            to,
+            self.view.visitor.name.as_deref(),
+            sender.name.as_deref().unwrap_or("Support"),
+            body,
+        ))
+    }
+}
+
+/// An [`Email`] crosses NATS (inside a session command) as its text.
+mod email_text {
+    use super::Email;
+
+    pub fn serialize<S: serde::Serializer>(email: &Email, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(email.as_str())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Email, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        Email::parse(&text).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decision::Effect;
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::auth::Caller;
+    use crate::domain::{Content, SpecialistId};
+
+    fn leaving(email: &str, phone: Option<&str>, callback: bool) -> LeaveMessage {
+        LeaveMessage {
+            session_id: None,
+            email: email.into(),
+            name: Some("Ann".into()),
+            phone: phone.map(Into::into),
+            callback: Some(callback),
+            body: "Please call me about my order".into(),
+        }
+    }
+
+    fn left() -> SessionCommand {
+        let (_, left) = LeftMessage::parse(leaving("ann@example.com", Some("+49 30 1234"), true))
+            .expect("valid");
+        SessionCommand::Leave(left)
+    }
+
+    /// A message left nobody has taken yet.
+    fn untaken() -> Conversation {
+        let mut conversation = with_status(SessionStatus::Offline);
+        conversation.view.row.specialist_id = None;
+        conversation.view.row.assigned_at = None;
+        conversation.view.specialist_name = None;
+        conversation.took_part.clear();
+        conversation
+    }
+
+    fn say(body: &str) -> SessionCommand {
+        SessionCommand::Send {
+            client_msg_id: None,
+            content: Content::Text(Body::parse(Some(body)).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_left_message_needs_an_address_and_a_phone_to_be_called_back() {
+        for (raw, field) in [
+            (leaving("not-an-address", None, false), "email"),
+            (
+                leaving("ann@example.com", Some("call me maybe"), false),
+                "phone",
+            ),
+            (leaving("ann@example.com", Some("+-()"), false), "phone"),
+            (leaving("ann@example.com", None, true), "callback"),
+        ] {
+            let error = LeftMessage::parse(raw).unwrap_err();
+            assert_eq!(error.code, ErrorCode::BadRequest);
+            assert!(error.message.starts_with(field), "{}", error.message);
+        }
+        let mut empty = leaving("ann@example.com", None, false);
+        empty.body = "   ".into();
+        assert_eq!(
+            LeftMessage::parse(empty).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        let (_, ok) =
+            LeftMessage::parse(leaving(" Ann@Example.com ", Some("+1 (555) 0100"), true)).unwrap();
+        assert_eq!(ok.contact.email.as_str(), "ann@example.com");
+        assert!(ok.contact.callback);
+    }
+
+    #[test]
+    fn a_waiting_visitor_who_leaves_a_message_leaves_the_queue() {
+        let mut waiting = waiting_conversation();
+        let visitor = visitor_of(&waiting);
+        let decision = commit_of(waiting.handle(&visitor, None, left(), now()));
+        let row = decision.change.row.as_ref().expect("row changes");
+        assert_eq!(row.status, Some(SessionStatus::Offline));
+        assert_eq!(row.callback_requested, Some(true));
+        assert_eq!(decision.change.messages.len(), 1);
+        assert_eq!(decision.change.webhook, Some(WebhookEvent::SessionOffline));
+        assert!(decision.change.contact.is_some());
+        let mut stored_row = waiting.row().clone();
+        stored_row.status = SessionStatus::Offline;
+        stored_row.last_seq = 1;
+        let effects = waiting.committed(
+            decision.then,
+            Stored {
+                row: Some(stored_row),
+                ..Stored::default()
+            },
+        );
+        assert!(matches!(
+            &effects[0],
+            Effect::Answer(Answer::Offline(session)) if session.status == SessionStatus::Offline
+        ));
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Queue(QueueNotice::Closed {
+                specialist: None,
+                ..
+            })
+        )));
+    }
+
+    #[test]
+    fn a_visitor_with_a_specialist_sends_instead_of_leaving_a_message() {
+        let active = active();
+        let visitor = visitor_of(&active);
+        assert_refused(
+            active.handle(&visitor, None, left(), now()),
+            ErrorCode::Conflict,
+        );
+        let specialist = specialist_of(&active);
+        assert_refused(
+            active.handle(&specialist, None, left(), now()),
+            ErrorCode::Forbidden,
+        );
+    }
+
+    #[test]
+    fn any_specialist_may_read_and_take_an_untaken_message_but_only_one_gets_it() {
+        let untaken = untaken();
+        let anyone = Caller::Specialist(SpecialistId::new());
+        let history = SessionCommand::History {
+            before_seq: None,
+            limit: crate::domain::HistoryLimit::parse(None).unwrap(),
+        };
+        assert!(matches!(
+            untaken.handle(&anyone, None, history, now()),
+            Step::Read(_)
+        ));
+        assert_refused(
+            untaken.handle(&anyone, None, say("hi"), now()),
+            ErrorCode::Forbidden,
+        );
+        let decision =
+            commit_of(untaken.handle(&anyone, Some("Sam".into()), SessionCommand::Take, now()));
+        assert!(
+            decision.change.beyond_capacity,
+            "a left message takes no chat slot"
+        );
+        assert_eq!(
+            decision.change.participant,
+            Some(SpecialistId(anyone.uuid()))
+        );
+        let taken = with_status(SessionStatus::Offline);
+        let other = Caller::Specialist(SpecialistId::new());
+        assert_refused(
+            taken.handle(&other, None, SessionCommand::Take, now()),
+            ErrorCode::Forbidden,
+        );
+        let own = specialist_of(&taken);
+        assert_refused(
+            taken.handle(&own, None, SessionCommand::Take, now()),
+            ErrorCode::Conflict,
+        );
+        let waiting = waiting_conversation();
+        assert_refused(
+            waiting.handle(&anyone, None, SessionCommand::Take, now()),
+            ErrorCode::Forbidden,
+        );
+    }
+
+    #[test]
+    fn a_reply_to_a_left_message_is_mailed_unless_the_visitor_is_here() {
+        let taken = with_status(SessionStatus::Offline);
+        let specialist = specialist_of(&taken);
+        let Step::UnlessVisitorHere(inner) = taken.handle(
+            &specialist,
+            Some("Sam".into()),
+            say("We refunded you"),
+            now(),
+        ) else {
+            panic!("a reply to a left message checks for the visitor first");
+        };
+        let mail = commit_of(*inner).change.mail.expect("mailed");
+        assert_eq!(mail.to.as_str(), "ann@example.com");
+        assert!(mail.body.contains("We refunded you"));
+        let active = active();
+        let specialist = specialist_of(&active);
+        let decision = commit_of(active.handle(&specialist, None, say("live"), now()));
+        assert!(decision.change.mail.is_none(), "a live chat is not mailed");
+    }
+
+    #[test]
+    fn a_visitor_back_at_an_answered_message_goes_on_live() {
+        let taken = with_status(SessionStatus::Offline);
+        let visitor = visitor_of(&taken);
+        let resume = || SessionCommand::Resume { after_seq: 0 };
+        let decision = commit_of(taken.handle(&visitor, None, resume(), now()));
+        let row = decision.change.row.as_ref().expect("row changes");
+        assert_eq!(row.status, Some(SessionStatus::Active));
+        assert!(matches!(decision.then, Then::Returned));
+        let decision = commit_of(taken.handle(&visitor, None, say("thanks!"), now()));
+        assert_eq!(
+            decision.change.row.and_then(|row| row.status),
+            Some(SessionStatus::Active)
+        );
+        let untaken = untaken();
+        let visitor = visitor_of(&untaken);
+        assert!(matches!(
+            untaken.handle(&visitor, None, resume(), now()),
+            Step::Read(_)
+        ));
+        let decision = commit_of(untaken.handle(&visitor, None, say("one more thing"), now()));
+        assert!(decision.change.row.is_none(), "still waiting for an answer");
+    }
+}
