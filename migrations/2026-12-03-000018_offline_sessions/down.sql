@@ -5,6 +5,7 @@ ALTER TABLE session_events ADD CONSTRAINT session_events_event_check
                      'transferred', 'ended', 'abandoned', 'rated'));
 DROP INDEX chat_sessions_offline;
 ALTER TABLE chat_sessions DROP COLUMN callback_requested;
+ALTER TABLE chat_sessions DROP COLUMN left_message_at;
 UPDATE chat_sessions SET status = 'ended', ended_at = coalesce(ended_at, now())
     WHERE status = 'offline';
 DROP INDEX chat_sessions_one_open_per_visitor;

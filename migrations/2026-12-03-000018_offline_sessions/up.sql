@@ -8,6 +8,9 @@ CREATE UNIQUE INDEX chat_sessions_one_open_per_visitor ON chat_sessions (visitor
     WHERE status IN ('waiting', 'active', 'offline');
 -- The visitor asked to be called back (the phone number is on the visitor).
 ALTER TABLE chat_sessions ADD COLUMN callback_requested boolean NOT NULL DEFAULT false;
+-- When the visitor left a message: such a session was answered by mail, and its time
+-- to a reply is not a queue wait.
+ALTER TABLE chat_sessions ADD COLUMN left_message_at timestamptz;
 -- "Needs reply": the offline sessions, oldest first.
 CREATE INDEX chat_sessions_offline ON chat_sessions (created_at) WHERE status = 'offline';
 

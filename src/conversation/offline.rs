@@ -95,6 +95,9 @@ impl Conversation {
             ..Default::default()
         });
         if was_waiting {
+            if let Some(row) = change.row.as_mut() {
+                row.left_message_at = Some(Some(now));
+            }
             change.event = Some(Event {
                 kind: SessionEvent::LeftMessage,
                 actor: Some((ParticipantType::Visitor, sender.id)),

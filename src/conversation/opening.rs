@@ -77,6 +77,7 @@ impl Opening {
             metadata: self.metadata.into_inner(),
             status: SessionStatus::Waiting,
             callback_requested: false,
+            left_message_at: None,
         }
     }
 }

@@ -73,6 +73,7 @@ diesel::table! {
         owner_node -> Nullable<Text>,
         owner_epoch -> Int8,
         callback_requested -> Bool,
+        left_message_at -> Nullable<Timestamptz>,
     }
 }
 

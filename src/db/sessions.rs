@@ -42,6 +42,8 @@ pub struct ChatSession {
     pub owner_epoch: i64,
     /// A visitor who left a message asked to be called back.
     pub callback_requested: bool,
+    /// When the visitor left a message instead of waiting for a chat.
+    pub left_message_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -80,6 +82,7 @@ impl ChatSession {
             owner_node: None,
             owner_epoch: 0,
             callback_requested: false,
+            left_message_at: None,
         }
     }
 }
@@ -110,6 +113,7 @@ pub struct NewChatSession {
     pub metadata: serde_json::Value,
     pub status: SessionStatus,
     pub callback_requested: bool,
+    pub left_message_at: Option<DateTime<Utc>>,
 }
 
 pub fn insert(conn: &mut PgConnection, session: &NewChatSession) -> QueryResult<ChatSession> {
@@ -264,6 +268,7 @@ pub struct SessionChanges {
     pub rated_at: Option<Option<DateTime<Utc>>>,
     pub archived_at: Option<Option<DateTime<Utc>>>,
     pub callback_requested: Option<bool>,
+    pub left_message_at: Option<Option<DateTime<Utc>>>,
 }
 
 pub fn update(
@@ -290,7 +295,8 @@ pub fn recent_averages(conn: &mut PgConnection) -> QueryResult<(Option<f64>, Opt
     let averages: Averages = diesel::sql_query(
         "SELECT avg(extract(epoch FROM ended_at - assigned_at))::float8 AS handle, \
                 avg(extract(epoch FROM assigned_at - queued_at))::float8 AS wait \
-         FROM chat_sessions WHERE assigned_at > now() - interval '1 hour'",
+         FROM chat_sessions \
+         WHERE assigned_at > now() - interval '1 hour' AND left_message_at IS NULL",
     )
     .get_result(conn)?;
     Ok((averages.handle, averages.wait))

@@ -10,6 +10,9 @@ pub struct SessionFigures {
     pub waiting: i64,
     #[diesel(sql_type = BigInt)]
     pub active: i64,
+    /// Messages left while nobody could answer, not yet ended.
+    #[diesel(sql_type = BigInt)]
+    pub offline: i64,
     #[diesel(sql_type = BigInt)]
     pub specialists_enabled: i64,
     /// Sessions created in the last hour.
@@ -35,10 +38,12 @@ pub fn session_figures(conn: &mut PgConnection) -> QueryResult<SessionFigures> {
         "SELECT \
            count(*) FILTER (WHERE status = 'waiting') AS waiting, \
            count(*) FILTER (WHERE status = 'active') AS active, \
+           count(*) FILTER (WHERE status = 'offline') AS offline, \
            (SELECT count(*) FROM specialists WHERE disabled_at IS NULL) AS specialists_enabled, \
            count(*) FILTER (WHERE created_at > now() - interval '1 hour') AS created, \
            (avg(extract(epoch FROM assigned_at - queued_at)) \
-             FILTER (WHERE assigned_at > now() - interval '1 hour'))::float8 AS wait_secs, \
+             FILTER (WHERE assigned_at > now() - interval '1 hour' \
+               AND left_message_at IS NULL))::float8 AS wait_secs, \
            (avg(extract(epoch FROM first_response_at - created_at)) \
              FILTER (WHERE first_response_at > now() - interval '1 hour'))::float8 \
              AS first_response_secs, \

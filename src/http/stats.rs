@@ -18,6 +18,8 @@ pub struct Stats {
     pub waiting: i64,
     /// Sessions with a specialist now.
     pub active: i64,
+    /// Messages left while nobody could answer, not ended yet (SPEC section 14).
+    pub offline: i64,
     pub specialists: SpecialistsByStatus,
     pub last_hour: LastHour,
 }
@@ -35,7 +37,8 @@ pub struct SpecialistsByStatus {
 pub struct LastHour {
     /// Sessions created.
     pub sessions: i64,
-    /// From joining the queue to a specialist taking the session.
+    /// From joining the queue to a specialist taking the session; messages left wait
+    /// for no queue and do not count.
     pub avg_wait_secs: Option<f64>,
     /// From assignment to the specialist's first message.
     pub avg_first_response_secs: Option<f64>,
@@ -74,6 +77,7 @@ async fn stats(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(Stats {
         waiting: figures.waiting,
         active: figures.active,
+        offline: figures.offline,
         specialists: SpecialistsByStatus {
             online: counts.online,
             away: counts.away,

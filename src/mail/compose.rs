@@ -48,8 +48,9 @@ pub fn transcript(
     let text = format!(
         "{greeting}\n\n\
          Here is the transcript of your conversation {number}, as you asked.\n\n\
-         {conversation}",
+         {conversation}\n",
         greeting = greeting(visitor_name),
+        conversation = conversation.trim_end(),
     );
     Mail {
         session,

@@ -258,7 +258,12 @@ impl ChatSession {
     /// A reply to a visitor who left a message is mailed only when they have no
     /// connection on any node. Inside `ctx.wait`, like the commit it leads to; only this
     /// session waits for the answer.
-    fn unless_visitor_here(&mut self, mut step: Step, reply: Option<Reply>, ctx: &mut Context<Self>) {
+    fn unless_visitor_here(
+        &mut self,
+        mut step: Step,
+        reply: Option<Reply>,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(visitor) = self.conversation.as_ref().map(|c| c.row().visitor_id) else {
             return;
         };

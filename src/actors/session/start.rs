@@ -12,7 +12,9 @@ use crate::actors::persistence::{Persistence, Transact};
 use crate::conversation::{Event, LeftMessage, Opening, OpeningInput, Origin};
 use crate::db::sessions::SessionView;
 use crate::db::{self, Db};
-use crate::domain::{MessageId, MessageKind, ParticipantType, SessionEvent, SessionStatus, VisitorId};
+use crate::domain::{
+    MessageId, MessageKind, ParticipantType, SessionEvent, SessionStatus, VisitorId,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::webhooks::Webhooks;
 
@@ -70,6 +72,7 @@ pub async fn leave(
     let mut new = Opening::parse(OpeningInput::default())?.into_row(visitor, origin);
     new.status = SessionStatus::Offline;
     new.callback_requested = left.contact.callback;
+    new.left_message_at = Some(Utc::now());
     let webhooks = webhooks.clone();
     let created = Event {
         kind: SessionEvent::LeftMessage,
