@@ -13,7 +13,7 @@ use proptest::sample::{select, Index};
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
-use switchboard::conversation::{Opening, OpeningInput, SessionCommand};
+use switchboard::conversation::{LeftMessage, Opening, OpeningInput, SessionCommand};
 use switchboard::domain::inputs::{self, Email};
 use switchboard::domain::{
     AttachmentId, Body, ClientMsgId, Content, HistoryLimit, MessageId, MessageKind, Metadata,
@@ -637,6 +637,35 @@ fn session_start_frame() -> impl Strategy<Value = Value> {
         })
 }
 
+fn leave_message_frame() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![
+            text().prop_map(Value::String),
+            Just(Value::from("ann@example.com")),
+            Just(Value::from(" Ann@Example.COM ")),
+        ],
+        some_text(),
+        prop::option::of(prop_oneof![
+            text().prop_map(Value::String),
+            Just(Value::from("+49 (30) 123-456")),
+        ]),
+        prop::option::of(any::<bool>().prop_map(Value::from)),
+        text(),
+    )
+        .prop_map(|(email, name, phone, callback, body)| {
+            object(
+                "message.leave",
+                vec![
+                    ("email", Some(email)),
+                    ("name", name),
+                    ("phone", phone),
+                    ("callback", callback),
+                    ("body", Some(Value::String(body))),
+                ],
+            )
+        })
+}
+
 // ---------------------------------------------------------------------------------------
 // Invariants
 // ---------------------------------------------------------------------------------------
@@ -877,6 +906,9 @@ fn check_session_request(request: Request, reference: Option<&str>) -> Checked {
             }
         }
         SessionCommand::Note { body } => check_body(body.as_str())?,
+        SessionCommand::Leave(_) | SessionCommand::Take => {
+            prop_assert!(false, "{:?} does not come from a session request", command)
+        }
         SessionCommand::Transfer { skills, note, .. } => {
             if let Some(skills) = skills {
                 check_labels(skills, 50, is_label)?;
@@ -1026,6 +1058,32 @@ proptest! {
             }
             Ok(None) => {}
             Err(error) => bad_request(&error)?,
+        }
+    }
+
+    /// (14) A visitor's `message.leave`: an e-mail address, a name and a phone without
+    /// control characters, a callback only with a phone, a body as for messages; or
+    /// `bad_request`, never anything else.
+    #[test]
+    fn leave_message_is_kept_or_refused_cleanly(frame in leave_message_frame()) {
+        let parsed = protocol::parse(&frame.to_string());
+        let raw = match parsed.request {
+            Ok(Request::MessageLeave(raw)) => raw,
+            other => return Err(TestCaseError::fail(format!("{other:?}"))),
+        };
+        match LeftMessage::parse(raw) {
+            Err(error) => bad_request(&error)?,
+            Ok((_, left)) => {
+                let email = left.contact.email.as_str();
+                let again = Email::parse(email).map(Email::into_inner).ok();
+                prop_assert_eq!(again.as_deref(), Some(email));
+                for text in [&left.contact.name, &left.contact.phone].into_iter().flatten() {
+                    prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+                    check_round_trip(text)?;
+                }
+                prop_assert!(!left.contact.callback || left.contact.phone.is_some());
+                check_body(left.body.as_str())?;
+            }
         }
     }
 

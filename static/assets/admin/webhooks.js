@@ -7,7 +7,7 @@ import { confirmButton, field, problemLine, showProblem } from './forms.js';
 
 const EVENTS = [
   'session.created', 'session.assigned', 'session.transferred', 'session.ended',
-  'session.abandoned', 'session.rated', 'message.created',
+  'session.abandoned', 'session.rated', 'message.created', 'session.offline',
 ];
 
 export class WebhooksPanel {
