@@ -15,6 +15,10 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
 # The shape of src/: no import circles between files, no file over 600 lines.
 command -v python3 >/dev/null || apt_install python3
+# tests/mail.rs sends mail to a real SMTP server, aiosmtpd; Debian's package installs it
+# for the system's Python, which may not be the first python3 on the path.
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || python3 -c 'import aiosmtpd' 2>/dev/null ||
+  apt_install python3-aiosmtpd
 python3 scripts/lib/structure.py
 ensure_postgres
 trap stop_private_cluster EXIT

@@ -15,7 +15,7 @@ use switchboard::actors::persistence::Transact;
 use switchboard::db;
 use switchboard::db::messages::Message;
 use switchboard::domain::{
-    MessageId, MessageKind, ParticipantType, Priority, SessionId, VisitorId,
+    MessageId, MessageKind, ParticipantType, Priority, SessionId, SessionStatus, VisitorId,
 };
 use switchboard::error::{Error, ErrorCode};
 
@@ -45,6 +45,9 @@ fn open_session(conn: &mut PgConnection) -> SessionId {
             page_url: None,
             user_agent: None,
             metadata: serde_json::json!({}),
+            status: SessionStatus::Waiting,
+            callback_requested: false,
+            left_message_at: None,
         },
     )
     .unwrap()

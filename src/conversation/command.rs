@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::offline::LeftMessage;
+use super::left_message::LeftMessage;
 use super::state::Conversation;
 use super::step::{PageAnswer, Query, Step};
 use crate::access::{self, Action, Party};

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::offline::Contact;
+use super::left_message::Contact;
 use super::state::Peers;
 use crate::db::{self, sessions::SessionChanges};
 use crate::domain::{

@@ -11,12 +11,14 @@ mod command;
 mod decision;
 #[cfg(test)]
 mod fixtures;
+mod left_message;
 mod lifecycle;
 mod messages;
 mod offline;
 mod opening;
 mod pages;
 mod presence;
+mod scheduling;
 mod state;
 mod step;
 mod workspace;
@@ -27,7 +29,7 @@ pub use decision::{
     Answer, Change, Effect, Event, FileToSend, QueueNotice, ReadCursor, ScheduledUpdate,
     Settlement, Stored,
 };
-pub use offline::{Contact, LeftMessage};
+pub use left_message::{Contact, LeftMessage};
 pub use opening::{Opening, OpeningInput, Origin};
 pub use pages::fit_reply;
 pub use state::{Conversation, Peers, Restored, RECENT, REMEMBERED_KEYS};

@@ -6,68 +6,17 @@
 use chrono::{DateTime, Utc};
 
 use super::decision::{Answer, Change, Effect, Event, QueueNotice, Stored};
+use super::left_message::LeftMessage;
 use super::state::Conversation;
 use super::step::{Decision, Step, Then};
 use crate::db::{self, sessions::SessionChanges};
-use crate::domain::inputs::{self, Email};
-use crate::domain::{Body, MessageKind, ParticipantType, SessionEvent, SessionId, SessionStatus};
-use crate::error::{Error, Result};
+use crate::domain::inputs::Email;
+use crate::domain::{MessageKind, ParticipantType, SessionEvent, SessionStatus};
+use crate::error::Error;
 use crate::mail::{compose, Mail};
-use crate::protocol::client::LeaveMessage;
 use crate::protocol::objects::{Audience, Message, Participant, SessionSpecialist};
 use crate::protocol::Frame;
 use crate::webhooks::WebhookEvent;
-
-/// Longest phone number kept, in characters.
-const PHONE_CHARS: usize = 32;
-
-/// How a visitor who left a message can be reached.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Contact {
-    #[serde(with = "email_text")]
-    pub email: Email,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    /// They would rather be called back (on `phone`).
-    pub callback: bool,
-}
-
-/// `message.leave` with its inputs checked.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct LeftMessage {
-    pub contact: Contact,
-    pub body: Body,
-}
-
-impl LeftMessage {
-    /// The boundary: a bad e-mail, name, phone or body is `bad_request` here. Returns the
-    /// visitor's waiting session the message replaces, when named.
-    pub fn parse(raw: LeaveMessage) -> Result<(Option<SessionId>, LeftMessage)> {
-        let email = Email::parse(&raw.email)?;
-        let name = inputs::optional_text("name", raw.name.as_deref(), 100)?;
-        let phone = inputs::optional_text("phone", raw.phone.as_deref(), PHONE_CHARS)?;
-        let dialable = |c: char| c.is_ascii_digit() || " +-().".contains(c);
-        if phone.as_deref().is_some_and(|phone| {
-            !phone.chars().all(dialable) || !phone.contains(|c: char| c.is_ascii_digit())
-        }) {
-            return Err(Error::bad_request(
-                "phone: digits, spaces and + - ( ) . only",
-            ));
-        }
-        let callback = raw.callback.unwrap_or(false);
-        if callback && phone.is_none() {
-            return Err(Error::bad_request("callback: needs a phone number"));
-        }
-        let body = Body::parse(Some(&raw.body))?;
-        let contact = Contact {
-            email,
-            name,
-            phone,
-            callback,
-        };
-        Ok((raw.session_id, LeftMessage { contact, body }))
-    }
-}
 
 impl Conversation {
     /// `message.leave` on the visitor's own session: a waiting one leaves the queue and
@@ -278,27 +227,14 @@ impl Conversation {
     }
 }
 
-/// An [`Email`] crosses NATS (inside a session command) as its text.
-mod email_text {
-    use super::Email;
-
-    pub fn serialize<S: serde::Serializer>(email: &Email, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(email.as_str())
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Email, D::Error> {
-        let text = <String as serde::Deserialize>::deserialize(d)?;
-        Email::parse(&text).map_err(|e| serde::de::Error::custom(e.message))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::decision::Effect;
     use super::super::fixtures::*;
     use super::*;
     use crate::auth::Caller;
-    use crate::domain::{Content, SpecialistId};
+    use crate::domain::{Body, Content, SpecialistId};
+    use crate::protocol::client::LeaveMessage;
 
     fn leaving(email: &str, phone: Option<&str>, callback: bool) -> LeaveMessage {
         LeaveMessage {
@@ -332,33 +268,6 @@ mod tests {
             client_msg_id: None,
             content: Content::Text(Body::parse(Some(body)).unwrap()),
         }
-    }
-
-    #[test]
-    fn a_left_message_needs_an_address_and_a_phone_to_be_called_back() {
-        for (raw, field) in [
-            (leaving("not-an-address", None, false), "email"),
-            (
-                leaving("ann@example.com", Some("call me maybe"), false),
-                "phone",
-            ),
-            (leaving("ann@example.com", Some("+-()"), false), "phone"),
-            (leaving("ann@example.com", None, true), "callback"),
-        ] {
-            let error = LeftMessage::parse(raw).unwrap_err();
-            assert_eq!(error.code, ErrorCode::BadRequest);
-            assert!(error.message.starts_with(field), "{}", error.message);
-        }
-        let mut empty = leaving("ann@example.com", None, false);
-        empty.body = "   ".into();
-        assert_eq!(
-            LeftMessage::parse(empty).unwrap_err().code,
-            ErrorCode::BadRequest
-        );
-        let (_, ok) =
-            LeftMessage::parse(leaving(" Ann@Example.com ", Some("+1 (555) 0100"), true)).unwrap();
-        assert_eq!(ok.contact.email.as_str(), "ann@example.com");
-        assert!(ok.contact.callback);
     }
 
     #[test]

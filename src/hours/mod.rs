@@ -12,11 +12,8 @@ mod openness;
 mod schedule;
 
 pub use cache::Hours;
-pub use openness::{Openness, SEARCH_DAYS};
-pub use schedule::{
-    BusinessHours, BusinessHoursDoc, SkillHoursDoc, WeeklyDoc, MAX_CLOSED_DATES,
-    MAX_RANGES_PER_DAY, MAX_SKILLS,
-};
+pub use openness::Openness;
+pub use schedule::{BusinessHours, BusinessHoursDoc, SkillHoursDoc, WeeklyDoc};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

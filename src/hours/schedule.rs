@@ -221,19 +221,19 @@ fn dates_doc(dates: &BTreeSet<NaiveDate>) -> Vec<String> {
 /// A skill's own schedule: each part it leaves out is the site's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillHours {
-    pub weekly: Option<Weekly>,
-    pub closed_dates: Option<BTreeSet<NaiveDate>>,
+    pub(super) weekly: Option<Weekly>,
+    pub(super) closed_dates: Option<BTreeSet<NaiveDate>>,
 }
 
 /// Valid business hours: a time zone, the site's week and closed dates, and the skills
 /// that have hours of their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusinessHours {
-    pub time_zone: Tz,
-    pub weekly: Weekly,
-    pub closed_dates: BTreeSet<NaiveDate>,
+    pub(super) time_zone: Tz,
+    pub(super) weekly: Weekly,
+    pub(super) closed_dates: BTreeSet<NaiveDate>,
     /// By normalised skill label.
-    pub skills: BTreeMap<String, SkillHours>,
+    pub(super) skills: BTreeMap<String, SkillHours>,
 }
 
 impl BusinessHours {

@@ -3,7 +3,7 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -199,10 +199,7 @@ async fn mail_transcript(
     };
     let mail = state
         .db
-        .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| queue_transcript(conn, &view, asked))
-        })
+        .run(move |conn| conn.transaction(|conn| queue_transcript(conn, &view, asked)))
         .await?;
     log::info!("transcript of session {id} queued for mail by {caller}");
     Ok(HttpResponse::Accepted().json(MailBody {

@@ -6,7 +6,8 @@
 //! the commit by a sender on a thread of its own (`sender`), so a slow or absent mail
 //! server never delays the chat. What goes on the wire is built in one place
 //! (`message`), where the visitor's and the specialist's words are kept out of the
-//! headers.
+//! headers. `request` holds the rules for a visitor's transcript request, `settings`
+//! the two settings (`SWITCHBOARD_SMTP_URL`, `SWITCHBOARD_MAIL_FROM`).
 
 pub mod compose;
 pub mod message;

@@ -5,6 +5,7 @@
 
 pub mod nats;
 pub mod process;
+pub mod smtp;
 pub mod ws;
 
 use std::sync::{Mutex, OnceLock};

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::{commit, load};
 use crate::actors::connections::{Connections, Map};
 use crate::actors::messages::dispatcher::{
-    AssignmentSettled, CheckTransferTarget, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
+    AssignmentSettled, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
 };
 use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
 use crate::actors::messages::session::{Routed, StopSession};
@@ -35,7 +35,7 @@ use crate::conversation::{
 };
 use crate::db::sessions::SessionView;
 use crate::db::{self, messages::Page, Db};
-use crate::domain::{SessionId, SessionStatus, SpecialistId};
+use crate::domain::{SessionId, SessionStatus};
 use crate::error::{Error, Result};
 use crate::protocol::objects::{Audience, Message};
 use crate::protocol::Frame;
@@ -255,31 +255,6 @@ impl ChatSession {
         }
     }
 
-    /// A reply to a visitor who left a message is mailed only when they have no
-    /// connection on any node. Inside `ctx.wait`, like the commit it leads to; only this
-    /// session waits for the answer.
-    fn unless_visitor_here(
-        &mut self,
-        mut step: Step,
-        reply: Option<Reply>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(visitor) = self.conversation.as_ref().map(|c| c.row().visitor_id) else {
-            return;
-        };
-        let connections = self.context().connections.clone();
-        let peer = crate::actors::connections::Peer::visitor(visitor.0);
-        let here = async move { connections.is_connected_anywhere(peer).await };
-        ctx.wait(here.into_actor(self).map(move |here, this, ctx| {
-            if here {
-                if let Step::Commit(decision) | Step::CheckKey { decision, .. } = &mut step {
-                    decision.change.mail = None;
-                }
-            }
-            this.perform(step, reply, ctx);
-        }));
-    }
-
     /// Commits the decision with the mailbox paused, so writes of this session never
     /// overlap, then applies its effects. `settled` learns whether the change was taken
     /// (or refused) rather than failed.
@@ -330,54 +305,6 @@ impl ChatSession {
             settled(outcome.as_ref().map(|_| ()));
             this.apply(effects.unwrap_or_default(), reply, ctx);
         }));
-    }
-
-    /// A transfer to a named colleague: the dispatcher says whether they can take it.
-    fn check_target(
-        &mut self,
-        target: SpecialistId,
-        decision: Decision,
-        reply: Option<Reply>,
-        ctx: &mut Context<Self>,
-    ) {
-        let check = self
-            .context()
-            .dispatcher
-            .check_transfer
-            .send(CheckTransferTarget(target));
-        ctx.wait(check.into_actor(self).map(move |checked, this, ctx| {
-            match checked.unwrap_or_else(|e| Err(Error::internal(e))) {
-                Ok(()) => this.commit(decision, reply, ctx, |_| {}),
-                Err(error) => this.apply(vec![Effect::Refuse(error)], reply, ctx),
-            }
-        }));
-    }
-
-    /// A resend key older than those in memory: the original's ack if the database has
-    /// it, else the new message. Inside `ctx.wait`, like the commit it may lead to.
-    fn check_key(
-        &mut self,
-        sender: Uuid,
-        key: String,
-        decision: Decision,
-        reply: Option<Reply>,
-        ctx: &mut Context<Self>,
-    ) {
-        let id = self.id;
-        let db = self.context().db.clone();
-        let lookup = async move {
-            db.run(move |conn| Ok(db::messages::seq_of_key(conn, id, sender, &key)?))
-                .await
-        };
-        ctx.wait(
-            lookup
-                .into_actor(self)
-                .map(move |found, this, ctx| match found {
-                    Ok(Some(seq)) => this.read(Query::Resent { seq }, reply, ctx),
-                    Ok(None) => this.commit(decision, reply, ctx, |_| {}),
-                    Err(error) => this.apply(vec![Effect::Refuse(error)], reply, ctx),
-                }),
-        );
     }
 
     /// Applies effects in order. The requester's answer goes to `reply`; fan-out skips
@@ -491,7 +418,7 @@ impl ChatSession {
     }
 
     /// Answers from the database, off the actor's critical path.
-    fn read(&mut self, query: Query, reply: Option<Reply>, ctx: &mut Context<Self>) {
+    pub(super) fn read(&mut self, query: Query, reply: Option<Reply>, ctx: &mut Context<Self>) {
         let Some(reply) = reply else { return };
         let id = self.id;
         match query {

@@ -3,6 +3,7 @@
 //! a visitor's start or message left.
 
 mod actor;
+mod checks;
 mod commit;
 mod dispatched;
 mod load;

@@ -80,7 +80,7 @@ function closedReason(answer) {
     const opens = answer.next_open_at ? ` We open at ${localTime(answer.next_open_at)}.` : '';
     return { text: `We're closed right now.${opens}`, canWait: false };
   }
-  return { text: 'Nobody is available right now.', canWait: true };
+  return { text: 'Nobody is online right now.', canWait: true };
 }
 
 function localTime(iso) {
