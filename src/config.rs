@@ -118,6 +118,15 @@ pub struct Config {
     )]
     pub visitor_signups_per_minute: u32,
 
+    /// Availability checks (`GET /api/v1/availability`) allowed per client IP per minute,
+    /// on each node.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_AVAILABILITY_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub availability_per_minute: u32,
+
     /// WebSocket frames a connection may send per second (bursts of twice as many).
     #[arg(long, env = "SWITCHBOARD_WS_RATE_PER_SEC", default_value_t = 20)]
     pub ws_rate_per_sec: u32,

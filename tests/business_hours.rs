@@ -210,6 +210,18 @@ async fn without_hours_the_chat_is_open_when_someone_who_fits_is_online() {
 }
 
 #[actix_web::test]
+async fn an_address_checking_too_often_is_slowed_down() {
+    let app = TestApp::spawn_with(&["--availability-per-minute", "3"]).await;
+    let check = || app.client.get(app.url("/api/v1/availability")).send();
+    for _ in 0..3 {
+        assert_eq!(check().await.unwrap().status(), 200);
+    }
+    let refused = check().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+}
+
+#[actix_web::test]
 async fn nobody_online_when_no_online_specialist_has_the_skills_and_language() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

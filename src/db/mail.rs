@@ -143,6 +143,24 @@ pub fn claim_due(
     .load(conn)
 }
 
+/// Empties the text of mail settled (sent or given up) more than `age` ago: the
+/// conversation it quoted stays in `messages`, and the outbox need not keep a second copy
+/// of every transcript. The rows stay, for the listing and the one-transcript rule.
+pub fn forget_settled_text(
+    conn: &mut PgConnection,
+    age: std::time::Duration,
+) -> QueryResult<usize> {
+    let age = diesel::pg::data_types::PgInterval::from_microseconds(
+        i64::try_from(age.as_micros()).unwrap_or(i64::MAX),
+    );
+    diesel::sql_query(
+        "UPDATE mail_outbox SET body = '' \
+         WHERE body <> '' AND coalesce(sent_at, gave_up_at) < now() - $1",
+    )
+    .bind::<Interval, _>(age)
+    .execute(conn)
+}
+
 /// Records an attempt at a claimed mail.
 pub fn settle(conn: &mut PgConnection, id: Uuid, outcome: &Outcome) -> QueryResult<()> {
     let row = mail_outbox::table.find(id);

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::client::ClientInfo;
 use super::later::Later;
+use super::rate_limit::client_key;
 use crate::actors::messages::dispatcher::CheckAvailability;
 use crate::auth::Caller;
 use crate::db;
@@ -130,13 +132,17 @@ async fn replace(
     responses(
         (status = 200, body = Availability),
         (status = 400, description = "Invalid skills or language", body = ErrorResponse),
+        (status = 429, description = "Too many checks from this address", body = ErrorResponse,
+            headers(("Retry-After" = u64, description = "Seconds until the next check passes"))),
     )
 )]
 #[get("/availability")]
 async fn availability(
+    client: ClientInfo,
     state: web::Data<AppState>,
     query: web::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse> {
+    state.limiters.availability(client_key(client.ip))?;
     let (skills, language) = asked(&query)?;
     let leave_message_after_secs = state.config.leave_message_after_secs;
     let openness = state.hours.openness(&state.db, &skills, Utc::now()).await?;

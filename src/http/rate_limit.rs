@@ -54,10 +54,13 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 }
 
 /// The request rates the HTTP API limits.
-/// Each is counted across the cluster (see `counted`).
+/// Each is counted across the cluster (see `counted`), but availability checks.
 pub struct Limiters {
     /// `POST /visitors` per client address.
     signups: RateLimiter<IpAddr>,
+    /// `GET /availability` per client address, counted by each node alone: telling the
+    /// others of every check would cost more than the check.
+    availability: RateLimiter<IpAddr>,
     /// `POST /sessions/{id}/messages` per caller.
     messages: RateLimiter<uuid::Uuid>,
     /// Uploads per caller.
@@ -69,6 +72,7 @@ impl Limiters {
     pub fn new(config: &crate::config::Config, cluster: Arc<Cluster>) -> Limiters {
         Limiters {
             signups: RateLimiter::per_minute(config.visitor_signups_per_minute),
+            availability: RateLimiter::per_minute(config.availability_per_minute),
             messages: RateLimiter::per_minute(config.limits.http_messages_per_minute),
             uploads: RateLimiter::per_minute(config.limits.uploads_per_minute),
             cluster,
@@ -81,6 +85,12 @@ impl Limiters {
             .check(&address, "new visitors from this address")?;
         self.tell(&Counted::Signup(address));
         Ok(())
+    }
+
+    /// An availability check from client address `address` (as [`client_key`] gives it).
+    pub fn availability(&self, address: IpAddr) -> Result<()> {
+        self.availability
+            .check(&address, "availability checks from this address")
     }
 
     pub fn http_message(&self, caller: uuid::Uuid) -> Result<()> {

@@ -8,14 +8,15 @@
 //! no message can be built for is given up at once. Everything else is retried, also
 //! answers that look permanent: those often come from the server's own configuration
 //! (credentials, relaying), which an admin can put right within the day. Without
-//! `SWITCHBOARD_SMTP_URL` nothing is sent, and each due mail records why.
+//! `SWITCHBOARD_SMTP_URL` nothing is sent, and each due mail records why. At start-up
+//! and every hour, the text of mail settled a week ago is emptied.
 //!
 //! In a cluster only the leading node sends (see `cluster`), as for webhooks; a claim
 //! holds a mail for [`CLAIM`], so a hand-over between leaders does not send it twice.
 
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::Arbiter;
 use chrono::{DateTime, Utc};
@@ -41,6 +42,9 @@ const CLAIM: Duration = Duration::from_secs(60);
 const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LONGEST_RETRY: Duration = Duration::from_secs(5 * 60);
+/// How long the text of a settled mail is kept, and how often older text is emptied.
+const KEEP_TEXT_FOR: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+const FORGET_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Longest error kept on a mail, in characters.
 const MAX_ERROR_CHARS: usize = 500;
 
@@ -83,7 +87,18 @@ pub fn start(db: Db, cluster: Arc<Cluster>, smtp: Option<SmtpUrl>, from: Mailbox
 }
 
 async fn run(sender: Rc<Sender>) {
+    let mut forgotten_at: Option<Instant> = None;
     loop {
+        if sender.cluster.leads() && forgotten_at.is_none_or(|at| at.elapsed() >= FORGET_EVERY) {
+            forgotten_at = Some(Instant::now());
+            let forgotten = sender
+                .db
+                .run(|conn| Ok(db::mail::forget_settled_text(conn, KEEP_TEXT_FOR)?))
+                .await;
+            if let Err(error) = forgotten {
+                log::warn!("mail: old text not emptied: {}", error.message);
+            }
+        }
         while sender.cluster.leads() {
             match send_due(&sender).await {
                 Ok(claimed) if claimed == BATCH as usize => continue,

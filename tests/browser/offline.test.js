@@ -197,11 +197,12 @@ test('a visitor who waits too long in the queue leaves a message instead', async
   // the message waits under Needs reply.
   await offer.waitFor({ state: 'detached', timeout: 5000 });
   await needsReply().getByRole('listitem').filter({ hasText: 'Wendy Waiting' }).waitFor({ timeout: 15000 });
-  await agent.getByLabel('Status').selectOption('offline');
-  await agent.getByText('Not available', { exact: true }).waitFor();
 });
 
 test('a chat asked for just as the hours end gets the form, with the server\'s reason', async () => {
+  await agent.getByLabel('Status').selectOption('offline');
+  await agent.getByText('Not available', { exact: true }).waitFor();
+  await call('/business-hours', { token: adminToken, method: 'PUT', json: allDay() });
   const late = await openPage(browser, PHONE);
   pages.push(late);
   await late.goto(`${fresh.url}/`);
