@@ -161,6 +161,8 @@ pub enum QueueNotice {
         specialist: Option<SpecialistId>,
         handled_secs: Option<f64>,
     },
+    /// A left message went live: it counts as one of its specialist's chats.
+    Returned { specialist: SpecialistId },
     /// How an assignment the dispatcher asked for turned out.
     Settled {
         specialist: SpecialistId,

@@ -82,8 +82,10 @@ impl Conversation {
             specialist: was
                 .specialist_id
                 .filter(|_| was.status == SessionStatus::Active),
+            // A left message was answered over hours, by mail: no measure of a chat.
             handled_secs: was
                 .assigned_at
+                .filter(|_| was.left_message_at.is_none())
                 .map(|at| (ended_at - at).num_milliseconds() as f64 / 1000.0),
         }));
         effects

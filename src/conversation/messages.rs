@@ -7,7 +7,9 @@ use super::decision::{Answer, Change, Effect, FileToSend, Stored};
 use super::state::Conversation;
 use super::step::{Decision, Query, Step, Then};
 use crate::db::{self, sessions::SessionChanges};
-use crate::domain::{Body, ClientMsgId, Content, MessageId, MessageKind, ParticipantType};
+use crate::domain::{
+    Body, ClientMsgId, Content, MessageId, MessageKind, ParticipantType, SessionStatus,
+};
 use crate::protocol::objects::{Attachment, Message, Participant};
 
 impl Conversation {
@@ -92,6 +94,7 @@ impl Conversation {
         stored: Stored,
     ) -> Vec<Effect> {
         message.attachment = stored.file.as_ref().map(Attachment::from);
+        let was = self.row().status;
         match stored.row {
             Some(row) => self.apply_row(row),
             None => self.view.row.last_seq = message.seq,
@@ -110,6 +113,10 @@ impl Conversation {
             frame: crate::protocol::Frame::MessageNew { message },
             to,
         });
+        if was == SessionStatus::Offline {
+            // Its visitor wrote back to the answer they came back to.
+            effects.extend(self.went_live());
+        }
         effects
     }
 

@@ -191,6 +191,7 @@ impl Conversation {
     pub(super) fn returned(&mut self, stored: Stored) -> Vec<Effect> {
         self.take_row(stored);
         let mut effects = vec![Effect::AnswerWithTranscript(Audience::Visitor)];
+        effects.extend(self.went_live());
         let visitor = Participant {
             kind: ParticipantType::Visitor,
             id: Some(self.row().visitor_id.0),
@@ -198,6 +199,13 @@ impl Conversation {
         };
         effects.extend(self.presence(&visitor, true));
         effects
+    }
+
+    /// What the dispatcher hears when a left message has just gone live.
+    pub(super) fn went_live(&self) -> Option<Effect> {
+        let specialist = self.row().specialist_id?;
+        (self.row().status == SessionStatus::Active)
+            .then_some(Effect::Queue(QueueNotice::Returned { specialist }))
     }
 
     /// The mail that carries a specialist's message to a visitor who left one, when they
@@ -393,6 +401,27 @@ mod tests {
         let row = decision.change.row.as_ref().expect("row changes");
         assert_eq!(row.status, Some(SessionStatus::Active));
         assert!(matches!(decision.then, Then::Returned));
+        let mut back = with_status(SessionStatus::Offline);
+        let mut live = back.row().clone();
+        live.status = SessionStatus::Active;
+        let effects = back.committed(
+            decision.then,
+            Stored {
+                row: Some(live),
+                ..Stored::default()
+            },
+        );
+        assert!(matches!(
+            effects[0],
+            Effect::AnswerWithTranscript(Audience::Visitor)
+        ));
+        assert!(
+            effects.iter().any(|e| matches!(
+                e,
+                Effect::Queue(QueueNotice::Returned { specialist }) if Some(*specialist) == back.row().specialist_id
+            )),
+            "from now on one of its specialist's chats"
+        );
         let decision = commit_of(taken.handle(&visitor, None, say("thanks!"), now()));
         assert_eq!(
             decision.change.row.and_then(|row| row.status),

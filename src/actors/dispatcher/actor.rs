@@ -18,7 +18,8 @@ use super::wire::{Ask, FromDispatcher, Tell};
 use crate::actors::connections::{ConnectionHandle, Connections, Peer};
 use crate::actors::messages::dispatcher::{
     AcceptOffer, AssignmentSettled, CheckTransferTarget, DeclineOffer, DispatcherInbox, Enqueue,
-    OpenSessionsOf, Pickup, Restored, SessionClosed, SetAvailability, SpecialistGone, StatusOf,
+    OpenSessionsOf, Pickup, Restored, SessionClosed, SessionReturned, SetAvailability,
+    SpecialistGone, StatusOf,
 };
 use crate::actors::messages::session::{Assign, Command, PresentOffer, ReturnToQueue};
 use crate::actors::persistence::{Persistence, Transact};
@@ -138,6 +139,7 @@ impl Dispatcher {
             tell_position: address.clone().recipient(),
             settled: address.clone().recipient(),
             closed: address.clone().recipient(),
+            returned: address.clone().recipient(),
             check_transfer: address.clone().recipient(),
         }
     }
@@ -466,6 +468,18 @@ impl Handler<AssignmentSettled> for Dispatcher {
         }
         self.roster.unassign(msg.specialist, msg.session);
         self.dispatch(ctx);
+    }
+}
+
+impl Handler<SessionReturned> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionReturned, ctx: &mut Context<Self>) {
+        if !self.leads() {
+            return self.tell_leader(Tell::SessionReturned(msg), ctx);
+        }
+        self.roster.assign(msg.specialist, msg.session);
+        self.changed(ctx);
     }
 }
 

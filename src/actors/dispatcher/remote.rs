@@ -258,6 +258,7 @@ impl Dispatcher {
             Tell::SpecialistGone(m) => self.handle(m, ctx),
             Tell::AssignmentSettled(m) => self.handle(m, ctx),
             Tell::SessionClosed(m) => self.handle(m, ctx),
+            Tell::SessionReturned(m) => self.handle(m, ctx),
         }
     }
 

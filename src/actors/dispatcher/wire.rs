@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::actors::messages::dispatcher::{
     AssignmentSettled, Availability, CheckAvailability, CheckTransferTarget, CountSpecialists,
-    Enqueue, GetQueue, OpenSessionsOf, QueueSummary, SessionClosed, SetAvailability,
-    SpecialistGone, StatusOf, TellPosition,
+    Enqueue, GetQueue, OpenSessionsOf, QueueSummary, SessionClosed, SessionReturned,
+    SetAvailability, SpecialistGone, StatusOf, TellPosition,
 };
 use crate::actors::reply::Reply;
 use crate::domain::{SessionId, SpecialistId};
@@ -47,6 +47,7 @@ pub enum Tell {
     SpecialistGone(SpecialistGone),
     AssignmentSettled(AssignmentSettled),
     SessionClosed(SessionClosed),
+    SessionReturned(SessionReturned),
 }
 
 /// What the dispatcher is asked: a WebSocket request, or a question.

@@ -93,6 +93,15 @@ pub struct SessionClosed {
     pub handled_secs: Option<f64>,
 }
 
+/// A left message went live when its visitor came back to the reply: from now on it is
+/// one of its specialist's chats.
+#[derive(Message, serde::Serialize, serde::Deserialize)]
+#[rtype(result = "()")]
+pub struct SessionReturned {
+    pub session: SessionId,
+    pub specialist: SpecialistId,
+}
+
 /// Whether a session may be transferred to this specialist now.
 #[derive(Message, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "Result<()>")]
@@ -208,5 +217,6 @@ pub struct DispatcherInbox {
     pub tell_position: Recipient<TellPosition>,
     pub settled: Recipient<AssignmentSettled>,
     pub closed: Recipient<SessionClosed>,
+    pub returned: Recipient<SessionReturned>,
     pub check_transfer: Recipient<CheckTransferTarget>,
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::{commit, load};
 use crate::actors::connections::{Connections, Map};
 use crate::actors::messages::dispatcher::{
-    AssignmentSettled, DispatcherInbox, Enqueue, SessionClosed, TellPosition,
+    AssignmentSettled, DispatcherInbox, Enqueue, SessionClosed, SessionReturned, TellPosition,
 };
 use crate::actors::messages::scheduler::{Forget, Schedule, SchedulerInbox};
 use crate::actors::messages::session::{Routed, StopSession};
@@ -405,6 +405,10 @@ impl ChatSession {
                 session,
                 specialist,
                 handled_secs,
+            }),
+            QueueNotice::Returned { specialist } => dispatcher.returned.do_send(SessionReturned {
+                session,
+                specialist,
             }),
             QueueNotice::Settled {
                 specialist,
