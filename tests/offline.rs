@@ -10,8 +10,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, Utc};
+use common::nats::NatsServer;
+use common::process::{ServerProcess, TestDatabase};
 use common::smtp::{free_port, smtp_url, ReceivedMail, SmtpServer};
-use common::ws::{assert_error, WsClient};
+use common::ws::{assert_error, Server, WsClient};
 use common::TestApp;
 use serde_json::{json, Value};
 
@@ -314,4 +316,62 @@ async fn with_the_mail_server_down_replies_wait_in_the_outbox_and_the_chat_does_
     assert!(mails
         .iter()
         .all(|m| m.recipients() == vec!["ann@example.com".to_owned()]));
+}
+
+#[actix_web::test]
+async fn in_a_cluster_a_message_left_on_one_node_is_taken_on_another_and_mailed_once() {
+    let smtp = SmtpServer::start().await;
+    let nats_port = common::nats::free_port();
+    let _nats = NatsServer::start(nats_port);
+    let database = TestDatabase::fresh();
+    let nats = format!("nats://127.0.0.1:{nats_port}");
+    let smtp_url = smtp.url();
+    let mut nodes = Vec::new();
+    for name in ["node-1", "node-2"] {
+        let flags = [
+            "--nats-url",
+            nats.as_str(),
+            "--node-id",
+            name,
+            "--smtp-url",
+            smtp_url.as_str(),
+        ];
+        nodes.push(ServerProcess::start(&database.name, &flags).await);
+    }
+    let (_, specialist) = nodes[1].new_specialist("sam@example.com", json!({})).await;
+    let mut console = WsClient::connect(&nodes[1], &specialist).await;
+    let (_, visitor_token) = nodes[0].new_visitor("Ann").await;
+    let mut visitor = WsClient::connect(&nodes[0], &visitor_token).await;
+    let left = visitor
+        .expect_reply(leave(json!({})), "session.offline")
+        .await;
+    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    visitor.disconnect().await;
+
+    let state = console
+        .expect_reply(
+            json!({"type": "session.pickup", "session_id": id}),
+            "session.state",
+        )
+        .await;
+    assert_eq!(state["messages"][0]["body"], QUESTION);
+    console.say(&id, REPLY).await;
+    let mails = smtp.wait_for(1, MAIL_TIMEOUT).await;
+    assert_eq!(reply_mails(&mails).len(), 1);
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.received().len(), 1, "one node sends it, once");
+
+    // Back on the other node, the visitor finds the reply and goes on live.
+    let mut visitor = WsClient::connect(&nodes[0], &visitor_token).await;
+    let state = visitor
+        .expect_reply(
+            json!({"type": "session.resume", "session_id": id, "after_seq": 0}),
+            "session.state",
+        )
+        .await;
+    assert_eq!(state["session"]["status"], "active");
+    assert_eq!(state["messages"][1]["body"], REPLY);
+    visitor.say(&id, "Thanks!").await;
+    let live = console.recv_type("message.new").await;
+    assert_eq!(live["message"]["body"], "Thanks!");
 }
