@@ -425,6 +425,54 @@ async fn a_visitor_who_leaves_the_queue_reaches_the_receiver_as_abandoned() {
 }
 
 #[actix_web::test]
+async fn messages_left_reach_the_receiver_like_any_conversation() {
+    let app = TestApp::spawn_with(ALLOW_PRIVATE).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    let events = json!(["session.created", "session.offline", "message.created"]);
+    create_webhook(&app, &admin, &receiver.url(), events).await;
+    let leave = |session: Option<&Value>| {
+        let mut frame = json!({"type": "message.leave", "email": "lee@example.com",
+                               "body": "Call me tomorrow"});
+        if let Some(session) = session {
+            frame["session_id"] = session["id"].clone();
+        }
+        frame
+    };
+    // One visitor leaves a message while nobody is there, another after waiting.
+    let (_, first) = app.visitor("Lee").await;
+    let mut first = WsClient::connect(&app, &first).await;
+    let left = first.expect_reply(leave(None), "session.offline").await;
+    let (_, second) = app.visitor("Kim").await;
+    let mut second = WsClient::connect(&app, &second).await;
+    let waiting = second.start_session(json!({})).await;
+    second
+        .expect_reply(leave(Some(&waiting)), "session.offline")
+        .await;
+
+    let events = receiver
+        .wait_for("both sessions and messages", |events| events.len() >= 5)
+        .await;
+    let of = |kind: &str, session: &Value| {
+        events
+            .iter()
+            .filter(|e| e["event"] == kind && e["data"]["session"]["id"] == session["id"])
+            .count()
+    };
+    let left = &left["session"];
+    assert_eq!(of("session.created", left), 1, "{events:?}");
+    assert_eq!(of("session.offline", left), 0, "created offline: {events:?}");
+    assert_eq!(of("session.created", &waiting), 1, "{events:?}");
+    assert_eq!(of("session.offline", &waiting), 1, "{events:?}");
+    assert_eq!(message_bodies(&events), vec!["Call me tomorrow"; 2]);
+    let switched = events
+        .iter()
+        .find(|e| e["event"] == "session.offline")
+        .unwrap();
+    assert_eq!(switched["data"]["session"]["status"], "offline");
+}
+
+#[actix_web::test]
 async fn an_https_receiver_with_a_certificate_from_a_trusted_ca_gets_the_events() {
     let certificate = TestCertificate::issue();
     let ca_file = certificate.ca_file.to_str().unwrap();
