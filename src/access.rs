@@ -151,8 +151,13 @@ fn allowed(party: Party, action: Action) -> bool {
 
 /// Checks that `caller` may do `action` to `session` in its current state.
 pub fn authorize(session: &ChatSession, caller: &Caller, action: Action) -> Result<Party> {
-    let party = party(session, caller)
-        .ok_or_else(|| Error::forbidden("not a participant of this session"))?;
+    let party = party(session, caller).ok_or_else(|| match action {
+        // A pickup that lost the race to a colleague: what the queue showed is gone.
+        Action::Take if caller.staff().is_some() => {
+            Error::conflict("the session is no longer waiting")
+        }
+        _ => Error::forbidden("not a participant of this session"),
+    })?;
     if action == Action::Schedule && party != Party::Specialist {
         return Err(Error::forbidden("only specialists schedule messages"));
     }

@@ -461,7 +461,11 @@ async fn messages_left_reach_the_receiver_like_any_conversation() {
     };
     let left = &left["session"];
     assert_eq!(of("session.created", left), 1, "{events:?}");
-    assert_eq!(of("session.offline", left), 0, "created offline: {events:?}");
+    assert_eq!(
+        of("session.offline", left),
+        0,
+        "created offline: {events:?}"
+    );
     assert_eq!(of("session.created", &waiting), 1, "{events:?}");
     assert_eq!(of("session.offline", &waiting), 1, "{events:?}");
     assert_eq!(message_bodies(&events), vec!["Call me tomorrow"; 2]);

@@ -357,7 +357,7 @@ mod tests {
         let other = Caller::Specialist(SpecialistId::new());
         assert_refused(
             taken.handle(&other, None, SessionCommand::Take, now()),
-            ErrorCode::Forbidden,
+            ErrorCode::Conflict,
         );
         let own = specialist_of(&taken);
         assert_refused(
@@ -367,7 +367,7 @@ mod tests {
         let waiting = waiting_conversation();
         assert_refused(
             waiting.handle(&anyone, None, SessionCommand::Take, now()),
-            ErrorCode::Forbidden,
+            ErrorCode::Conflict,
         );
     }
 
