@@ -237,6 +237,30 @@ async fn a_waiting_visitor_leaves_a_message_instead_and_leaves_the_queue() {
 }
 
 #[actix_web::test]
+async fn an_offer_ends_when_its_visitor_leaves_a_message_or_the_chat_and_is_not_made_again() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, token) = app.specialist(&admin, "sam@example.com", json!({})).await;
+    let mut specialist = WsClient::connect(&app, &token).await;
+    specialist.go_online().await;
+    for leaves in [true, false] {
+        let mut visitor = WsClient::connect(&app, &visitor_token(&app).await).await;
+        let session = visitor.start_session(json!({})).await;
+        let offer = specialist.recv_type("offer").await;
+        assert_eq!(offer["session"]["id"], session["id"]);
+        if leaves {
+            let frame = leave(json!({ "session_id": session["id"] }));
+            visitor.expect_reply(frame, "session.offline").await;
+        } else {
+            visitor.end_session(session["id"].as_str().unwrap()).await;
+        }
+        let revoked = specialist.recv_type("offer.revoked").await;
+        assert_eq!(revoked["offer_id"], offer["offer_id"]);
+        specialist.expect_no("offer", 1500).await;
+    }
+}
+
+#[actix_web::test]
 async fn outside_business_hours_a_chat_is_refused_with_the_next_opening() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

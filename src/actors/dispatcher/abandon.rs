@@ -90,6 +90,7 @@ impl Dispatcher {
         self.told.remove(&session);
         self.presence_checks.remove(&session);
         self.context.sessions.tell(session, Abandon);
+        self.dispatch(ctx);
         self.changed(ctx);
     }
 }

@@ -189,8 +189,18 @@ impl Dispatcher {
         Some(offer)
     }
 
-    /// Ends a pending offer without an assignment.
+    /// Ends a pending offer without an assignment, and offers what can be offered now.
     fn withdraw(&mut self, offer_id: Uuid, why: Withdrawal, ctx: &mut Context<Self>) {
+        self.close_without_assignment(offer_id, why, ctx);
+        self.dispatch(ctx);
+    }
+
+    fn close_without_assignment(
+        &mut self,
+        offer_id: Uuid,
+        why: Withdrawal,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(offer) = self.close_offer(offer_id, ctx) else {
             return;
         };
@@ -214,7 +224,6 @@ impl Dispatcher {
         if let Some(event) = why.event() {
             self.record(offer.session, event, offer.specialist, offer_id);
         }
-        self.dispatch(ctx);
     }
 
     fn record(
@@ -274,6 +283,8 @@ impl Dispatcher {
         );
     }
 
+    /// Ends these offers without offering anything yet: the caller dispatches once it has
+    /// made its own change, or a session leaving the queue would be offered again first.
     pub(super) fn withdraw_all(
         &mut self,
         offers: Vec<Uuid>,
@@ -281,7 +292,7 @@ impl Dispatcher {
         ctx: &mut Context<Self>,
     ) {
         for id in offers {
-            self.withdraw(id, why, ctx);
+            self.close_without_assignment(id, why, ctx);
         }
     }
 }
@@ -362,7 +373,7 @@ impl Handler<SpecialistGone> for Dispatcher {
         }
         self.withdraw_all(self.offers.of_specialist(id), Withdrawal::Offline, ctx);
         let Some(specialist) = self.roster.get_mut(id) else {
-            return;
+            return self.dispatch(ctx);
         };
         specialist.status = Status::Offline;
         let open: Vec<SessionId> = specialist.open.iter().copied().collect();
@@ -440,6 +451,7 @@ impl Handler<Pickup> for Dispatcher {
         }
         self.withdraw_all(self.offers.of_session(msg.session), Withdrawal::Taken, ctx);
         self.assign(msg.session, msg.specialist, Some(msg.reply));
+        self.dispatch(ctx);
         self.changed(ctx);
     }
 }
