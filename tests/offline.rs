@@ -123,6 +123,11 @@ async fn a_left_message_is_answered_by_mail_and_goes_on_live_when_the_visitor_re
     assert_eq!(listed[0]["visitor"]["phone"], "+49 30 123456");
     assert_eq!(listed[0]["visitor"]["email"], "ann@example.com");
     assert_eq!(listed[0]["callback"], true);
+    assert!(listed[0]["left_message_at"].is_string(), "{}", listed[0]);
+    assert!(
+        session.get("left_message_at").is_none(),
+        "staff only: {session}"
+    );
 
     let ack = take_and_answer(&mut desk, &id).await;
     assert_eq!(ack["body"], REPLY);

@@ -240,13 +240,17 @@ async fn staff_and_bot_calls_carry_no_cors_headers_even_for_a_listed_site() {
         .await;
         assert_eq!(answer.cors, BTreeMap::new(), "{method} {path}");
     }
-    // The widget may list its own sessions on the path where bots hand visitors over.
-    let answer = send(
-        preflight(&app, "GET", "/api/v1/sessions", SHOP, "authorization"),
-        None,
-    )
-    .await;
-    assert_eq!(answer.allowed_origin(), Some(SHOP));
+    // The widget may list its own sessions on the path where bots hand visitors over,
+    // and ask for a conversation's transcript by mail.
+    let transcript = "/api/v1/sessions/0190b1a2-0000-7000-8000-000000000000/transcript/email";
+    for (method, path) in [("GET", "/api/v1/sessions"), ("POST", transcript)] {
+        let answer = send(
+            preflight(&app, method, path, SHOP, "authorization, content-type"),
+            None,
+        )
+        .await;
+        assert_eq!(answer.allowed_origin(), Some(SHOP), "{method} {path}");
+    }
 }
 
 #[actix_web::test]

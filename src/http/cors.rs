@@ -29,6 +29,8 @@ static WIDGET_CALLS: &[(Method, &str)] = &[
     (Method::GET, "/api/v1/sessions"),
     (Method::POST, "/api/v1/sessions/{id}/attachments"),
     (Method::GET, "/api/v1/attachments/{id}"),
+    // The conversation's transcript by mail, asked at its end.
+    (Method::POST, "/api/v1/sessions/{id}/transcript/email"),
 ];
 
 /// The calls every page may read.

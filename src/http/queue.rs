@@ -64,6 +64,7 @@ async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespons
             entry.session.visitor.email = None;
             entry.session.visitor.phone = None;
             entry.session.callback = None;
+            entry.session.left_message_at = None;
         }
     }
     Ok(HttpResponse::Ok().json(QueueBody {

@@ -214,6 +214,10 @@ pub struct Session {
     /// admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<bool>,
+    /// When the visitor left a message instead of waiting for a chat; for specialists
+    /// and admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_message_at: Option<DateTime<Utc>>,
     /// The conversation so far; only in offers, so the specialist sees the bot's part.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Message>>,
@@ -278,6 +282,7 @@ impl Session {
             tags: staff.then(|| view.tags.clone()),
             archived_at: row.archived_at.filter(|_| staff),
             callback: (staff && row.callback_requested).then_some(true),
+            left_message_at: row.left_message_at.filter(|_| staff),
             transcript: None,
         }
     }

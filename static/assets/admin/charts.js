@@ -47,7 +47,8 @@ export function summarize(sessions, period, now = Date.now()) {
     if (index < 0 || index >= buckets.length) continue;
     const bucket = buckets[index];
     bucket.count += 1;
-    const wait = seconds(session.created_at, session.assigned_at);
+    // A message left waits for a reply by mail, not in the queue.
+    const wait = session.left_message_at ? null : seconds(session.created_at, session.assigned_at);
     if (wait !== null) bucket.waits.push(wait);
     // From the visitor's first request, as Intercom and Chatwoot count it; also immune to
     // assigned_at moving on when a chat is transferred.

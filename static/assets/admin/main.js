@@ -139,6 +139,7 @@ class Dashboard {
       const tiles = [
         ['Waiting', stats.waiting],
         ['Active chats', stats.active],
+        ['Messages left', stats.offline],
         ['Online', stats.specialists.online],
         ['Away', stats.specialists.away],
         ['Chats, last hour', stats.last_hour.sessions],
