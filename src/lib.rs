@@ -24,6 +24,7 @@ pub mod origins;
 pub mod placeholders;
 pub mod protocol;
 pub mod random;
+pub mod retry;
 pub mod routing;
 pub mod search;
 pub mod socket;

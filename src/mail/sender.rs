@@ -29,6 +29,7 @@ use crate::cluster::Cluster;
 use crate::db::mail::{Outcome, Outgoing};
 use crate::db::{self, Db};
 use crate::error::Result;
+use crate::retry::Backoff;
 
 /// How often the outbox is checked.
 const POLL: Duration = Duration::from_secs(1);
@@ -38,10 +39,13 @@ const BATCH: i64 = 10;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claimed mail is not due again: longer than an attempt can take.
 const CLAIM: Duration = Duration::from_secs(60);
-/// How long after it was written a mail is retried.
-const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
-const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LONGEST_RETRY: Duration = Duration::from_secs(5 * 60);
+/// A failed mail is tried again after 1 s, doubling to 5 min, for a day after it was
+/// written.
+const RETRY: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    longest: Duration::from_secs(5 * 60),
+    retry_for: Duration::from_secs(24 * 60 * 60),
+};
 /// How long the text of a settled mail is kept, and how often older text is emptied.
 const KEEP_TEXT_FOR: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const FORGET_EVERY: Duration = Duration::from_secs(60 * 60);
@@ -209,18 +213,9 @@ fn retry_after(
     now: DateTime<Utc>,
     error: String,
 ) -> Outcome {
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(20);
-    let delay = FIRST_RETRY
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(LONGEST_RETRY);
-    let next = now + chrono::Duration::from_std(delay).expect("at most five minutes");
-    let give_up_at = written_at + chrono::Duration::from_std(RETRY_FOR).expect("a day");
-    if next > give_up_at {
-        Outcome::GaveUp(error)
-    } else {
-        Outcome::RetryAt(next, error)
+    match RETRY.next(written_at, attempts, now) {
+        Some(next) => Outcome::RetryAt(next, error),
+        None => Outcome::GaveUp(error),
     }
 }
 

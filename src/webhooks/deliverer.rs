@@ -32,6 +32,7 @@ use crate::db::{self, Db};
 use crate::domain::WebhookId;
 use crate::error::Result;
 use crate::protocol::webhooks::Envelope;
+use crate::retry::Backoff;
 
 /// How often the outbox and the retry schedule are checked without a wake-up.
 const POLL: Duration = Duration::from_secs(1);
@@ -41,16 +42,19 @@ const FAN_OUT_BATCH: i64 = 1000;
 const WORKER_BATCH: i64 = 100;
 /// Longest a receiver may take to answer one delivery.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long after the event failed deliveries are retried.
-const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long settled events and their delivery history are kept; longer than `RETRY_FOR`,
+/// A failed delivery is tried again after 1 s, doubling to an hour, for a day after the
+/// event.
+const RETRY: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    longest: Duration::from_secs(60 * 60),
+    retry_for: Duration::from_secs(24 * 60 * 60),
+};
+/// How long settled events and their delivery history are kept; longer than the retries,
 /// so only settled events can be this old.
 const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Events deleted per statement.
 const PRUNE_BATCH: i64 = 10_000;
-const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
 
 /// What the supervisor and its workers share; lives on the deliverer's thread.
 struct Shared {
@@ -256,18 +260,9 @@ async fn post(shared: &Shared, webhook: &Webhook, body: Vec<u8>) -> Result<u16, 
 /// When to try again after the `attempts`-th failure: 1 s, 2 s, 4 s, … at most an hour
 /// apart, and not at all once that would be more than 24 hours after the event.
 fn retry_after(event_at: DateTime<Utc>, attempts: i32, now: DateTime<Utc>) -> Outcome {
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(20);
-    let delay = FIRST_RETRY
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(LONGEST_RETRY);
-    let next = now + chrono::Duration::from_std(delay).expect("at most an hour");
-    let give_up_at = event_at + chrono::Duration::from_std(RETRY_FOR).expect("a day");
-    if next > give_up_at {
-        Outcome::GaveUp
-    } else {
-        Outcome::RetryAt(next)
+    match RETRY.next(event_at, attempts, now) {
+        Some(next) => Outcome::RetryAt(next),
+        None => Outcome::GaveUp,
     }
 }
 

@@ -259,7 +259,7 @@ impl WsConnection {
         }
     }
 
-    fn command(&self, session_id: SessionId, command: SessionCommand, reply: Reply) {
+    pub(super) fn command(&self, session_id: SessionId, command: SessionCommand, reply: Reply) {
         self.state.sessions.tell(
             session_id,
             Command {

@@ -6,13 +6,12 @@ use actix::prelude::*;
 use chrono::Utc;
 
 use super::WsConnection;
-use crate::actors::messages::session::Command;
 use crate::actors::reply::Reply;
 use crate::actors::session::{self, Leaving};
 use crate::auth::Caller;
 use crate::conversation::{LeftMessage, Opening, OpeningInput, Origin, SessionCommand};
 use crate::db::sessions::SessionView;
-use crate::domain::inputs;
+use crate::domain::{inputs, SessionId};
 use crate::error::Error;
 use crate::hours::{self, Openness};
 use crate::protocol::client::{LeaveMessage, SessionStart};
@@ -133,16 +132,8 @@ impl WsConnection {
         );
     }
 
-    fn leave_in(&self, session_id: crate::domain::SessionId, left: LeftMessage, reply: Reply) {
-        self.state.sessions.tell(
-            session_id,
-            Command {
-                caller: self.identity.caller,
-                name: self.identity.name.clone(),
-                reply,
-                command: SessionCommand::Leave(left),
-            },
-        );
+    fn leave_in(&self, session_id: SessionId, left: LeftMessage, reply: Reply) {
+        self.command(session_id, SessionCommand::Leave(left), reply);
     }
 
     /// Remembers the visitor's open session (for presence notices) and shows it to them.
