@@ -59,9 +59,12 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: true });
 }
 
-/** JSON over the HTTP API, for setting up what a test does not exercise through a page. */
-export async function call(path, { token, method = 'GET', json } = {}) {
-  const response = await fetch(`${server}/api/v1${path}`, {
+/**
+ * JSON over the HTTP API, for setting up what a test does not exercise through a page;
+ * of the shared server unless `at` names another.
+ */
+export async function call(path, { token, method = 'GET', json, at = server } = {}) {
+  const response = await fetch(`${at}/api/v1${path}`, {
     method,
     headers: {
       ...(token ? { Authorization: `Bearer ${token}` } : {}),

@@ -13,6 +13,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from './eventually.js';
+import * as shared from './harness.js';
 import { launch, openPage, screenshot, run, fitsWidth, DESKTOP, PHONE } from './harness.js';
 import { startServer } from './servers.js';
 
@@ -32,19 +33,7 @@ let adminPage;
 let pages = [];
 
 /** JSON over the HTTP API of this file's server. */
-async function call(path, { token, method = 'GET', json } = {}) {
-  const response = await fetch(`${fresh.url}/api/v1${path}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(json ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: json ? JSON.stringify(json) : undefined,
-  });
-  const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(body)}`);
-  return body;
-}
+const call = (path, options = {}) => shared.call(path, { ...options, at: fresh.url });
 
 async function signIn(page, path, person) {
   await page.goto(`${fresh.url}${path}`);
