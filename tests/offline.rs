@@ -266,6 +266,39 @@ async fn an_offer_ends_when_its_visitor_leaves_a_message_or_the_chat_and_is_not_
 }
 
 #[actix_web::test]
+async fn a_visitor_back_after_their_specialist_left_is_served_by_someone_who_is_here() {
+    let app = TestApp::spawn_with(&["--specialist-grace-secs", "1"]).await;
+    let mut desk = desk(&app).await;
+    let token = visitor_token(&app).await;
+    let mut visitor = WsClient::connect(&app, &token).await;
+    let left = visitor
+        .expect_reply(leave(json!({})), "session.offline")
+        .await;
+    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    visitor.disconnect().await;
+    take_and_answer(&mut desk, &id).await;
+    desk.specialist.disconnect().await;
+    let (_, kim) = app
+        .specialist(&desk.admin, "kim@example.com", json!({}))
+        .await;
+    let mut kim = WsClient::connect(&app, &kim).await;
+    kim.go_online().await;
+    actix_web::rt::time::sleep(Duration::from_secs(3)).await;
+
+    let mut visitor = WsClient::connect(&app, &token).await;
+    let state = visitor
+        .expect_reply(
+            json!({"type": "session.resume", "session_id": id, "after_seq": 0}),
+            "session.state",
+        )
+        .await;
+    assert_eq!(state["messages"][1]["body"], REPLY, "the answer is there");
+    let offer = kim.recv_type("offer").await;
+    assert_eq!(offer["session"]["id"], id.as_str());
+    assert_eq!(offer["session"]["priority"], "high");
+}
+
+#[actix_web::test]
 async fn outside_business_hours_a_chat_is_refused_with_the_next_opening() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

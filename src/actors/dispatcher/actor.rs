@@ -491,6 +491,14 @@ impl Handler<SessionReturned> for Dispatcher {
             return self.tell_leader(Tell::SessionReturned(msg), ctx);
         }
         self.roster.assign(msg.specialist, msg.session);
+        if !self.consoles.contains_key(&msg.specialist) {
+            // Whoever answered by mail has gone since: the visitor back for a live chat
+            // is served by someone who is here, as when a specialist's console is gone.
+            let back = ReturnToQueue {
+                specialist: msg.specialist,
+            };
+            self.context.sessions.tell(msg.session, back);
+        }
         self.changed(ctx);
     }
 }
