@@ -299,6 +299,57 @@ async fn a_visitor_back_after_their_specialist_left_is_served_by_someone_who_is_
 }
 
 #[actix_web::test]
+async fn a_left_message_is_found_listed_and_written_out_like_any_conversation() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut visitor = WsClient::connect(&app, &visitor_token(&app).await).await;
+    let left = visitor
+        .expect_reply(leave(json!({})), "session.offline")
+        .await;
+    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    let ids = |body: &Value, list: &str| -> Vec<String> {
+        body[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|entry| entry["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+
+    let (status, listed) = app.get("/api/v1/sessions?status=offline", &admin).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(ids(&listed, "sessions"), vec![id.clone()]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, found) = app
+            .get(
+                "/api/v1/conversations?status=offline&q=order%20arrived",
+                &admin,
+            )
+            .await;
+        assert_eq!(status, 200, "{found}");
+        if ids(&found, "sessions") == vec![id.clone()] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not found by search: {found}");
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, transcript) = app
+        .get(
+            &format!("/api/v1/sessions/{id}/transcript?format=json"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{transcript}");
+    assert_eq!(transcript["session"]["status"], "offline", "{transcript}");
+    let (status, figures) = app
+        .get(&format!("/api/v1/sessions/{id}/analytics"), &admin)
+        .await;
+    assert_eq!(status, 200, "{figures}");
+    assert_eq!(figures["messages"]["visitor"], 1, "{figures}");
+}
+
+#[actix_web::test]
 async fn outside_business_hours_a_chat_is_refused_with_the_next_opening() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

@@ -354,7 +354,7 @@ pub fn sessions_behind(
         let rows: Vec<Hit> = match ended_since {
             None => diesel::sql_query(behind).load(conn)?,
             Some(since) => diesel::sql_query(format!(
-                "{behind} AND (s.status IN ('waiting', 'active') OR s.ended_at >= $1)"
+                "{behind} AND (s.status IN ('waiting', 'active', 'offline') OR s.ended_at >= $1)"
             ))
             .bind::<Timestamptz, _>(since)
             .load(conn)?,
