@@ -91,6 +91,16 @@ async fn take_and_answer(desk: &mut Desk, id: &str) -> Value {
     desk.specialist.say(id, REPLY).await
 }
 
+/// The visitor back at the widget: `session.resume` of `id` from the start.
+async fn resume(visitor: &mut WsClient, id: &str) -> Value {
+    visitor
+        .expect_reply(
+            json!({"type": "session.resume", "session_id": id, "after_seq": 0}),
+            "session.state",
+        )
+        .await
+}
+
 fn reply_mails(mails: &[ReceivedMail]) -> Vec<&ReceivedMail> {
     mails.iter().filter(|m| m.body.contains(REPLY)).collect()
 }
@@ -149,12 +159,7 @@ async fn a_left_message_is_answered_by_mail_and_goes_on_live_when_the_visitor_re
     // Back at the widget: the reply is there, and the conversation goes on live.
     let mut visitor = WsClient::connect(&app, &token).await;
     assert_eq!(visitor.hello["sessions"][0]["id"], id.as_str());
-    let state = visitor
-        .expect_reply(
-            json!({"type": "session.resume", "session_id": id, "after_seq": 0}),
-            "session.state",
-        )
-        .await;
+    let state = resume(&mut visitor, &id).await;
     assert_eq!(state["session"]["status"], "active");
     let bodies: Vec<&str> = state["messages"]
         .as_array()
@@ -286,12 +291,7 @@ async fn a_visitor_back_after_their_specialist_left_is_served_by_someone_who_is_
     actix_web::rt::time::sleep(Duration::from_secs(3)).await;
 
     let mut visitor = WsClient::connect(&app, &token).await;
-    let state = visitor
-        .expect_reply(
-            json!({"type": "session.resume", "session_id": id, "after_seq": 0}),
-            "session.state",
-        )
-        .await;
+    let state = resume(&mut visitor, &id).await;
     assert_eq!(state["messages"][1]["body"], REPLY, "the answer is there");
     let offer = kim.recv_type("offer").await;
     assert_eq!(offer["session"]["id"], id.as_str());
@@ -476,12 +476,7 @@ async fn in_a_cluster_a_message_left_on_one_node_is_taken_on_another_and_mailed_
 
     // Back on the other node, the visitor finds the reply and goes on live.
     let mut visitor = WsClient::connect(&nodes[0], &visitor_token).await;
-    let state = visitor
-        .expect_reply(
-            json!({"type": "session.resume", "session_id": id, "after_seq": 0}),
-            "session.state",
-        )
-        .await;
+    let state = resume(&mut visitor, &id).await;
     assert_eq!(state["session"]["status"], "active");
     assert_eq!(state["messages"][1]["body"], REPLY);
     visitor.say(&id, "Thanks!").await;

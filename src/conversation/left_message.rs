@@ -72,11 +72,12 @@ mod email_text {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::error::ErrorCode;
 
-    fn leaving(email: &str, phone: Option<&str>, callback: bool) -> LeaveMessage {
+    /// `message.leave` as Ann sends it, with this address and phone.
+    pub(crate) fn leaving(email: &str, phone: Option<&str>, callback: bool) -> LeaveMessage {
         LeaveMessage {
             session_id: None,
             email: email.into(),

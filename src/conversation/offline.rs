@@ -239,21 +239,10 @@ impl Conversation {
 mod tests {
     use super::super::decision::Effect;
     use super::super::fixtures::*;
+    use super::super::left_message::tests::leaving;
     use super::*;
     use crate::auth::Caller;
     use crate::domain::{Body, Content, SpecialistId};
-    use crate::protocol::client::LeaveMessage;
-
-    fn leaving(email: &str, phone: Option<&str>, callback: bool) -> LeaveMessage {
-        LeaveMessage {
-            session_id: None,
-            email: email.into(),
-            name: Some("Ann".into()),
-            phone: phone.map(Into::into),
-            callback: Some(callback),
-            body: "Please call me about my order".into(),
-        }
-    }
 
     fn left() -> SessionCommand {
         let (_, left) = LeftMessage::parse(leaving("ann@example.com", Some("+49 30 1234"), true))
