@@ -94,6 +94,16 @@ async fn admins_set_the_hours_and_staff_read_them_normalised() {
     assert_eq!(replaced["skills"], json!({}));
     assert_eq!(replaced["closed_dates"], json!([]));
     assert_eq!(app.get(HOURS, &admin).await.1["business_hours"], replaced);
+    assert_eq!(availability(&app, "").await["reason"], "outside_hours");
+
+    // A DELETE removes it: always open again.
+    let (status, body) = app.call("DELETE", HOURS, Some(&admin), None).await;
+    assert_eq!((status, body), (200, json!({"business_hours": null})));
+    assert_eq!(
+        app.get(HOURS, &specialist).await.1["business_hours"],
+        Value::Null
+    );
+    assert_eq!(availability(&app, "").await["reason"], "nobody_online");
 }
 
 #[actix_web::test]
@@ -118,6 +128,10 @@ async fn only_admins_change_the_hours_and_only_staff_read_them() {
                 .await;
             assert_eq!(status, expected, "{answer}");
         }
+        let (status, answer) = app
+            .call("DELETE", HOURS, token.map(String::as_str), None)
+            .await;
+        assert_eq!(status, expected, "{answer}");
     }
     for (token, expected) in [(Some(&visitor), 403), (Some(&bot), 403), (None, 401)] {
         let (status, answer) = app

@@ -23,6 +23,13 @@ pub fn load(conn: &mut PgConnection) -> QueryResult<Option<serde_json::Value>> {
         .optional()
 }
 
+/// Removes the schedule: the chat is always open again.
+pub fn remove(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::delete(business_hours::table)
+        .execute(conn)
+        .map(drop)
+}
+
 /// Replaces the schedule with `schedule`, set by `by`.
 pub fn store(
     conn: &mut PgConnection,

@@ -71,11 +71,11 @@ impl Hours {
         })
     }
 
-    /// The hours just stored on this node: in force here at once. Waits for a read
-    /// under way, so an older copy it brings cannot replace this one.
-    pub async fn replace(&self, schedule: Arc<BusinessHours>) {
+    /// The hours just stored on this node (`None`: just removed): in force here at once.
+    /// Waits for a read under way, so an older copy it brings cannot replace this one.
+    pub async fn replace(&self, schedule: Option<Arc<BusinessHours>>) {
         *self.cached.lock().await = Cached {
-            schedule: Some(schedule),
+            schedule,
             read_at: Some(Instant::now()),
         };
     }

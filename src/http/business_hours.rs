@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{delete, get, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -115,10 +115,36 @@ async fn replace(
         .db
         .run(move |conn| Ok(db::business_hours::store(conn, &stored, admin)?))
         .await?;
-    state.hours.replace(Arc::new(hours)).await;
+    state.hours.replace(Some(Arc::new(hours))).await;
     log::info!("business hours set by {caller}");
     Ok(HttpResponse::Ok().json(BusinessHoursBody {
         business_hours: Some(doc),
+    }))
+}
+
+/// Removes the business hours, so the chat is always open again; admins only.
+#[utoipa::path(
+    operation_id = "remove_business_hours",
+    context_path = "/api/v1",
+    tag = "admin",
+    responses(
+        (status = 200, body = BusinessHoursBody),
+        (status = 401, description = "Not authenticated", body = ErrorResponse),
+        (status = 403, description = "Admins only", body = ErrorResponse),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/business-hours")]
+async fn remove(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse> {
+    caller.require_admin()?;
+    state
+        .db
+        .run(|conn| Ok(db::business_hours::remove(conn)?))
+        .await?;
+    state.hours.replace(None).await;
+    log::info!("business hours removed by {caller}");
+    Ok(HttpResponse::Ok().json(BusinessHoursBody {
+        business_hours: None,
     }))
 }
 
@@ -197,7 +223,10 @@ fn asked(query: &AvailabilityQuery) -> Result<(Vec<String>, Option<String>)> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(replace).service(availability);
+    cfg.service(show)
+        .service(replace)
+        .service(remove)
+        .service(availability);
 }
 
 #[cfg(test)]

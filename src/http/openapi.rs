@@ -32,6 +32,7 @@ use super::{
         business_hours::availability,
         business_hours::show,
         business_hours::replace,
+        business_hours::remove,
         visitors::create,
         login::login,
         setup::check,

@@ -236,4 +236,10 @@ test('an admin sets the business hours in the admin page', async () => {
   assert.equal((await call('/business-hours', { token: adminToken })).business_hours.time_zone, 'Europe/Berlin');
   // The refused save is the one error this page may log.
   adminPage.problems = adminPage.problems.filter((problem) => !/status of 400/.test(problem));
+
+  // Removed (after a confirming second click): the chat is open at all times again.
+  await section.getByRole('button', { name: 'Remove business hours' }).click();
+  await section.getByRole('button', { name: 'Confirm removing business hours' }).click();
+  await section.getByText('open at all times', { exact: false }).waitFor();
+  assert.equal((await call('/business-hours', { token: adminToken })).business_hours, null);
 });

@@ -6,7 +6,7 @@
 
 import { h, replace } from '../lib/dom.js';
 import { api } from '../lib/api.js';
-import { field, problemLine, showProblem } from './forms.js';
+import { confirmButton, field, problemLine, showProblem } from './forms.js';
 
 const DAYS = [
   ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'],
@@ -63,12 +63,14 @@ export class BusinessHoursPanel {
       h('button', { type: 'submit', class: 'primary' }, 'Save business hours'),
     );
     form.addEventListener('submit', (event) => this.save(event));
+    this.removal = h('p');
     this.el = h(
       'section',
       { class: 'card', 'aria-labelledby': 'hours-heading' },
       h('h2', { id: 'hours-heading' }, 'Business hours'),
       this.problem,
       form,
+      this.removal,
       this.result,
     );
   }
@@ -90,6 +92,21 @@ export class BusinessHoursPanel {
     for (const { key, input } of this.days) input.value = hours ? formatRanges(hours.weekly[key]) : '';
     this.closedDates.value = hours ? hours.closed_dates.join('\n') : '';
     this.skills = hours ? hours.skills || {} : {};
+    // A fresh button each time, so a second removal asks to be confirmed again.
+    replace(this.removal, hours ? confirmButton({
+      text: 'Remove business hours',
+      label: 'Remove business hours',
+      confirmText: 'Really remove? The chat will be open at all times',
+      confirmLabel: 'Confirm removing business hours',
+      problem: this.problem,
+      action: () => this.remove(),
+    }) : []);
+  }
+
+  async remove() {
+    const { business_hours: hours } = await api(location.origin, '/business-hours', { token: this.token, method: 'DELETE' });
+    this.show(hours);
+    replace(this.result, 'Removed');
   }
 
   async save(event) {
