@@ -64,6 +64,14 @@ fn leave(extra: Value) -> Value {
     frame
 }
 
+/// The visitor leaves the usual message; returns its session's id.
+async fn leave_a_message(visitor: &mut WsClient) -> String {
+    let left = visitor
+        .expect_reply(leave(json!({})), "session.offline")
+        .await;
+    left["session"]["id"].as_str().expect("an id").to_owned()
+}
+
 /// The offline sessions the specialist's "Needs reply" list shows.
 async fn needs_reply(app: &TestApp, token: &str) -> Vec<Value> {
     let (status, body) = app.get("/api/v1/sessions?status=offline", token).await;
@@ -186,10 +194,7 @@ async fn a_left_message_is_visible_to_every_specialist_until_one_takes_it() {
         .await;
     let mut other = WsClient::connect(&app, &other_token).await;
     let mut visitor = WsClient::connect(&app, &visitor_token(&app).await).await;
-    let left = visitor
-        .expect_reply(leave(json!({})), "session.offline")
-        .await;
-    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    let id = leave_a_message(&mut visitor).await;
     assert_eq!(needs_reply(&app, &other_token).await.len(), 1);
     let (status, page) = app
         .get(&format!("/api/v1/sessions/{id}/messages"), &other_token)
@@ -276,10 +281,7 @@ async fn a_visitor_back_after_their_specialist_left_is_served_by_someone_who_is_
     let mut desk = desk(&app).await;
     let token = visitor_token(&app).await;
     let mut visitor = WsClient::connect(&app, &token).await;
-    let left = visitor
-        .expect_reply(leave(json!({})), "session.offline")
-        .await;
-    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    let id = leave_a_message(&mut visitor).await;
     visitor.disconnect().await;
     take_and_answer(&mut desk, &id).await;
     desk.specialist.disconnect().await;
@@ -303,10 +305,7 @@ async fn a_left_message_is_found_listed_and_written_out_like_any_conversation() 
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let mut visitor = WsClient::connect(&app, &visitor_token(&app).await).await;
-    let left = visitor
-        .expect_reply(leave(json!({})), "session.offline")
-        .await;
-    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    let id = leave_a_message(&mut visitor).await;
     let ids = |body: &Value, list: &str| -> Vec<String> {
         body[list]
             .as_array()
@@ -347,6 +346,29 @@ async fn a_left_message_is_found_listed_and_written_out_like_any_conversation() 
         .await;
     assert_eq!(status, 200, "{figures}");
     assert_eq!(figures["messages"]["visitor"], 1, "{figures}");
+}
+
+#[actix_web::test]
+async fn a_specialist_with_every_chat_slot_taken_still_takes_a_left_message() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let profile = json!({"max_concurrent_chats": 1});
+    let (_, token) = app.specialist(&admin, "sam@example.com", profile).await;
+    let mut specialist = WsClient::connect(&app, &token).await;
+    specialist.go_online().await;
+    let mut chatting = WsClient::connect(&app, &visitor_token(&app).await).await;
+    chatting.start_session(json!({})).await;
+    specialist.accept_next_offer().await;
+
+    let mut visitor = WsClient::connect(&app, &visitor_token(&app).await).await;
+    let id = leave_a_message(&mut visitor).await;
+    let state = specialist
+        .expect_reply(
+            json!({"type": "session.pickup", "session_id": id}),
+            "session.state",
+        )
+        .await;
+    assert_eq!(state["session"]["specialist"]["id"], specialist.me());
 }
 
 #[actix_web::test]
@@ -392,10 +414,7 @@ async fn with_the_mail_server_down_replies_wait_in_the_outbox_and_the_chat_does_
     let app = TestApp::spawn_with(&["--smtp-url", &smtp_url(port)]).await;
     let mut desk = desk(&app).await;
     let mut visitor = WsClient::connect(&app, &visitor_token(&app).await).await;
-    let left = visitor
-        .expect_reply(leave(json!({})), "session.offline")
-        .await;
-    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    let id = leave_a_message(&mut visitor).await;
     visitor.disconnect().await;
     take_and_answer(&mut desk, &id).await;
     let mut slowest = Duration::ZERO;
@@ -455,10 +474,7 @@ async fn in_a_cluster_a_message_left_on_one_node_is_taken_on_another_and_mailed_
     let mut console = WsClient::connect(&nodes[1], &specialist).await;
     let (_, visitor_token) = nodes[0].new_visitor("Ann").await;
     let mut visitor = WsClient::connect(&nodes[0], &visitor_token).await;
-    let left = visitor
-        .expect_reply(leave(json!({})), "session.offline")
-        .await;
-    let id = left["session"]["id"].as_str().unwrap().to_owned();
+    let id = leave_a_message(&mut visitor).await;
     visitor.disconnect().await;
 
     let state = console

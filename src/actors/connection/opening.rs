@@ -7,16 +7,17 @@ use chrono::Utc;
 
 use super::WsConnection;
 use crate::actors::reply::Reply;
-use crate::actors::session::{self, Leaving};
+use crate::actors::session::{Leaving, Opener};
 use crate::auth::Caller;
 use crate::conversation::{LeftMessage, Opening, OpeningInput, Origin, SessionCommand};
 use crate::db::sessions::SessionView;
-use crate::domain::{inputs, SessionId};
+use crate::domain::{inputs, SessionId, VisitorId};
 use crate::error::Error;
 use crate::hours::{self, Openness};
 use crate::protocol::client::{LeaveMessage, SessionStart};
 use crate::protocol::objects::{Audience, Session};
 use crate::protocol::Frame;
+use crate::state::AppState;
 
 impl WsConnection {
     pub(super) fn start_session(
@@ -55,17 +56,9 @@ impl WsConnection {
                     Openness::Open => None,
                     Openness::Closed { next_open_at } => Some(hours::refusal(next_open_at)),
                 };
-                session::start(
-                    &state.persistence,
-                    &state.db,
-                    &state.webhooks,
-                    visitor,
-                    opening,
-                    origin,
-                    state.sessions.claim_as(),
-                    closed,
-                )
-                .await
+                Opener::of(&state, visitor, origin)
+                    .start(opening, closed)
+                    .await
             }
             .into_actor(self)
             .map(move |result, this, _| match result {
@@ -104,31 +97,20 @@ impl WsConnection {
         let state = self.state.clone();
         let kept = left.clone();
         ctx.spawn(
-            async move {
-                session::leave(
-                    &state.persistence,
-                    &state.db,
-                    &state.webhooks,
-                    visitor,
-                    left,
-                    origin,
-                    state.sessions.claim_as(),
-                )
-                .await
-            }
-            .into_actor(self)
-            .map(move |result, this, _| match result {
-                Ok(Leaving::Created(view)) => {
-                    let session = this.opened(&view);
-                    reply.frame(|reference| Frame::SessionOffline { reference, session });
-                    this.state.sessions.opened(view);
-                }
-                Ok(Leaving::Open(view)) => {
-                    this.opened(&view);
-                    this.leave_in(view.row.id, kept, reply);
-                }
-                Err(error) => reply.err(error),
-            }),
+            async move { Opener::of(&state, visitor, origin).leave(left).await }
+                .into_actor(self)
+                .map(move |result, this, _| match result {
+                    Ok(Leaving::Created(view)) => {
+                        let session = this.opened(&view);
+                        reply.frame(|reference| Frame::SessionOffline { reference, session });
+                        this.state.sessions.opened(view);
+                    }
+                    Ok(Leaving::Open(view)) => {
+                        this.opened(&view);
+                        this.leave_in(view.row.id, kept, reply);
+                    }
+                    Err(error) => reply.err(error),
+                }),
         );
     }
 
@@ -142,5 +124,19 @@ impl WsConnection {
             self.identity.open_sessions.push(view.row.id);
         }
         Session::for_audience(view, Audience::Visitor)
+    }
+}
+
+impl<'a> Opener<'a> {
+    /// The visitor `visitor` opening a conversation on this node.
+    fn of(state: &'a AppState, visitor: VisitorId, origin: Origin) -> Opener<'a> {
+        Opener {
+            persistence: &state.persistence,
+            db: &state.db,
+            webhooks: &state.webhooks,
+            visitor,
+            origin,
+            owner: state.sessions.claim_as(),
+        }
     }
 }

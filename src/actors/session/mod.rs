@@ -14,4 +14,4 @@ mod start;
 
 pub use actor::{ChatSession, SessionContext, Sessions};
 pub use commit::{create, file_to_send};
-pub use start::{leave, start, Leaving};
+pub use start::{Leaving, Opener};
